@@ -1,0 +1,1 @@
+"""Model formats: one adapter module per format behind the protocol in `formats.base`."""

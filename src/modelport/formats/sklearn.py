@@ -1,0 +1,130 @@
+"""scikit-learn: skops (safe, the default) and joblib/pickle (only with an explicit trust decision)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from modelport.foundation.errors import UnsafeArtifactError
+from modelport.formats.base import class_labels, package_versions, read_head
+
+
+class EstimatorPredictor:
+    """Wraps any object with a scikit-learn style `predict` (and maybe `predict_proba`)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        # An estimator fitted on a bare array warns when given named columns: give it an array.
+        self._wants_names = hasattr(model, "feature_names_in_")
+
+    def _prepare(self, data: Any) -> Any:
+        if isinstance(data, pd.DataFrame) and not self._wants_names:
+            return data.to_numpy()
+        return data
+
+    def predict(self, data: Any) -> np.ndarray:
+        return np.asarray(self.model.predict(self._prepare(data)))
+
+    def predict_proba(self, data: Any) -> np.ndarray | None:
+        if not hasattr(self.model, "predict_proba"):
+            return None
+        return np.asarray(self.model.predict_proba(self._prepare(data)))
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return class_labels(self.model)
+
+
+def is_estimator(obj: Any) -> bool:
+    """True for scikit-learn estimators and pipelines (anything with fit and predict)."""
+    module = type(obj).__module__
+    return hasattr(obj, "predict") and hasattr(obj, "fit") and module.startswith("sklearn")
+
+
+class SkopsAdapter:
+    """The safe default for scikit-learn: skops loads only types it trusts."""
+
+    flavor: ClassVar[str] = "sklearn"
+    needs_trust: ClassVar[bool] = False
+
+    def accepts(self, obj: Any) -> bool:
+        return is_estimator(obj)
+
+    def save(self, obj: Any, directory: Path) -> Path:
+        import skops.io as sio
+
+        path = directory / "model.skops"
+        sio.dump(obj, path)
+        return path
+
+    def sniff(self, path: Path) -> bool:
+        # A skops file is a zip archive holding a schema.json.
+        if read_head(path, 4) != b"PK\x03\x04":
+            return False
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            return "schema.json" in archive.namelist()
+
+    def untrusted_types(self, path: Path) -> list[str]:
+        """Types in the file that skops does not trust by default."""
+        import skops.io as sio
+
+        return list(sio.get_untrusted_types(file=path))
+
+    def load(self, path: Path, *, trusted: bool = False) -> EstimatorPredictor:
+        import skops.io as sio
+
+        extra = self.untrusted_types(path)
+        if extra and not trusted:
+            raise UnsafeArtifactError(
+                f"the skops file holds types that are not trusted by default: {', '.join(extra)}; "
+                "register it with trust=True (--trust-pickle) if you trust where it came from"
+            )
+        return EstimatorPredictor(sio.load(path, trusted=extra or None))
+
+    def requirements(self) -> dict[str, str]:
+        return package_versions("scikit-learn", "skops", "numpy")
+
+
+class PickleAdapter:
+    """joblib and pickle files: loading runs arbitrary code, so trust must be explicit."""
+
+    flavor: ClassVar[str] = "pickle"
+    needs_trust: ClassVar[bool] = True
+
+    def accepts(self, obj: Any) -> bool:
+        return hasattr(obj, "predict")
+
+    def save(self, obj: Any, directory: Path) -> Path:
+        import joblib
+
+        path = directory / "model.joblib"
+        joblib.dump(obj, path)
+        return path
+
+    def sniff(self, path: Path) -> bool:
+        head = read_head(path, 2)
+        is_pickle = len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+        return is_pickle or path.suffix.lower() in (".pkl", ".pickle", ".joblib")
+
+    def load(self, path: Path, *, trusted: bool = False) -> EstimatorPredictor:
+        if not trusted:
+            raise UnsafeArtifactError(
+                f"{path.name} is a pickle: loading it can run any code; it loads only when its "
+                "version was registered with trust=True (--trust-pickle)"
+            )
+        try:
+            import joblib
+
+            return EstimatorPredictor(joblib.load(path))
+        except ImportError:  # joblib ships with scikit-learn; plain pickle otherwise
+            with path.open("rb") as handle:
+                return EstimatorPredictor(pickle.load(handle))  # noqa: S301 - trusted above
+
+    def requirements(self) -> dict[str, str]:
+        return package_versions("scikit-learn", "joblib", "numpy")

@@ -1,0 +1,1 @@
+"""Foundations: settings, errors, clock and names. Imports nothing from the rest of modelport."""

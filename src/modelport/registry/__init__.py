@@ -1,0 +1,1 @@
+"""The model registry service: models, versions, aliases, lineage and verified artifacts."""

@@ -1,0 +1,1 @@
+"""Storage adapters: the content-addressed artifact store, safe archives and the database."""

@@ -1,0 +1,95 @@
+"""Database tables (SQLAlchemy Core). Changes go through Alembic migrations in storage/migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False, default=dict),
+    # The last number handed out: versions are never renumbered, even after a delete.
+    Column("last_version", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("flavor", String(32), nullable=False),
+    Column("artifact_digest", String(64), nullable=False),
+    Column("artifact_size", BigInteger, nullable=False),
+    Column("artifact_name", String(200), nullable=False),
+    Column("trusted", Boolean, nullable=False, default=False),
+    Column("signature", JSON, nullable=True),
+    Column("input_example", JSON, nullable=True),
+    Column("metrics", JSON, nullable=False, default=dict),
+    Column("params", JSON, nullable=False, default=dict),
+    Column("tags", JSON, nullable=False, default=dict),
+    Column("lineage", JSON, nullable=False, default=dict),
+    Column("requirements", JSON, nullable=False, default=dict),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="ready"),
+    Column("registered_by", String(128), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("model_id", "version", name="uq_versions_model_version"),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(128), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alias_history = Table(
+    "alias_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(128), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("actor", String(128), nullable=False, default=""),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_alias_history_model_alias", "model_id", "alias"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("address", String(64), nullable=False, default=""),
+    Column("details", JSON, nullable=False, default=dict),
+    Index("ix_audit_log_at", "at"),
+)
