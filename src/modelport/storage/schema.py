@@ -93,3 +93,22 @@ audit_log = Table(
     Column("details", JSON, nullable=False, default=dict),
     Index("ix_audit_log_at", "at"),
 )
+
+# --- security (migration 0002) ---------------------------------------------------------
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # The public half of a key ("mp_<id>_<secret>"): safe to log, list and write in the audit log.
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False, default=""),
+    # SHA-256 of the 256-bit random secret; the secret itself is never stored.
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False, default=list),
+    # fnmatch patterns of model names the key may see; empty means every model.
+    Column("models", JSON, nullable=False, default=list),
+    Column("created_by", String(128), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_api_keys_created_at", "created_at"),
+)
