@@ -19,7 +19,9 @@ class Client:
     >>> client.set_alias("churn", 2, "champion")
     """
 
-    def __init__(self, settings: Settings | None = None, *, home: str | Path | None = None, actor: str = "local") -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, home: str | Path | None = None, actor: str = "local"
+    ) -> None:
         if home is not None:
             settings = Settings.at(home)
         self.registry = Registry.open(settings, actor=actor)

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from modelport.foundation.errors import UnsafeArtifactError
 from modelport.formats.base import class_labels, package_versions, read_head
+from modelport.foundation.errors import UnsafeArtifactError
 
 
 class EstimatorPredictor:
@@ -37,6 +37,13 @@ class EstimatorPredictor:
     @property
     def classes(self) -> list[Any] | None:
         return class_labels(self.model)
+
+
+def _sklearn_class(name: str) -> bool:
+    """Classes defined by scikit-learn itself (e.g. sklearn.tree._tree.Tree), which skops 0.16
+    leaves out of its default list; functions and other packages' types stay untrusted."""
+    module, _, leaf = name.rpartition(".")
+    return module.split(".")[0] == "sklearn" and leaf[:1].isupper()
 
 
 def is_estimator(obj: Any) -> bool:
@@ -71,21 +78,22 @@ class SkopsAdapter:
             return "schema.json" in archive.namelist()
 
     def untrusted_types(self, path: Path) -> list[str]:
-        """Types in the file that skops does not trust by default."""
+        """Types in the file that neither skops nor modelport trusts by default."""
         import skops.io as sio
 
-        return list(sio.get_untrusted_types(file=path))
+        return [t for t in sio.get_untrusted_types(file=path) if not _sklearn_class(t)]
 
     def load(self, path: Path, *, trusted: bool = False) -> EstimatorPredictor:
         import skops.io as sio
 
-        extra = self.untrusted_types(path)
+        listed = list(sio.get_untrusted_types(file=path))
+        extra = [t for t in listed if not _sklearn_class(t)]
         if extra and not trusted:
             raise UnsafeArtifactError(
                 f"the skops file holds types that are not trusted by default: {', '.join(extra)}; "
                 "register it with trust=True (--trust-pickle) if you trust where it came from"
             )
-        return EstimatorPredictor(sio.load(path, trusted=extra or None))
+        return EstimatorPredictor(sio.load(path, trusted=listed or None))
 
     def requirements(self) -> dict[str, str]:
         return package_versions("scikit-learn", "skops", "numpy")

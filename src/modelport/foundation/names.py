@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from modelport.foundation.errors import InvalidInputError
 
 NAME_RULE = (
-    "lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, "
-    "at most 128 characters, no '..'"
+    "lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters, no '..'"
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -17,9 +16,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 def validate_name(name: object, *, what: str = "model name") -> str:
     """Return `name` if it follows the naming rule, else raise naming the rule."""
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
-        raise InvalidInputError(
-            f"invalid {what} {name!r}: use {NAME_RULE}", field=what.replace(" ", "_")
-        )
+        raise InvalidInputError(f"invalid {what} {name!r}: use {NAME_RULE}", field=what.replace(" ", "_"))
     return name
 
 
@@ -42,9 +39,7 @@ class Ref:
 def parse_ref(text: object) -> Ref:
     """Parse `name`, `name@alias` or `name:3` into a Ref."""
     if not isinstance(text, str) or not text:
-        raise InvalidInputError(
-            f"invalid ref {text!r}: use NAME, NAME@ALIAS or NAME:VERSION", field="ref"
-        )
+        raise InvalidInputError(f"invalid ref {text!r}: use NAME, NAME@ALIAS or NAME:VERSION", field="ref")
     if "@" in text:
         name, _, alias = text.partition("@")
         return Ref(validate_name(name), alias=validate_name(alias, what="alias"))

@@ -30,7 +30,7 @@ def example_from_json(stored: dict[str, Any], signature: Signature | None) -> An
     if signature is not None:
         for spec in signature.columns:
             if spec.name in frame and spec.dtype not in ("string", "bool", "datetime64[ns]") and not spec.nullable:
-                frame[spec.name] = frame[spec.name].astype(spec.dtype)
+                frame[spec.name] = frame[spec.name].astype(np.dtype(spec.dtype))
     return frame
 
 

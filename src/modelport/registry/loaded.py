@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from modelport.foundation.errors import ModelExecutionError
 from modelport.formats.base import Predictor
+from modelport.foundation.errors import ModelExecutionError
 from modelport.registry.records import VersionRecord
 from modelport.signatures.schema import Signature
 from modelport.signatures.validate import validate

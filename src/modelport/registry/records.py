@@ -66,7 +66,11 @@ class VersionRecord:
             "name": self.name,
             "version": self.version,
             "flavor": self.flavor,
-            "artifact": {"digest": f"sha256:{self.artifact_digest}", "size": self.artifact_size, "file": self.artifact_name},
+            "artifact": {
+                "digest": f"sha256:{self.artifact_digest}",
+                "size": self.artifact_size,
+                "file": self.artifact_name,
+            },
             "trusted": self.trusted,
             "signature": self.signature.to_dict() if self.signature else None,
             "input_example": self.input_example,

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from modelport.formats import catalog
+from modelport.formats.base import FormatAdapter, Predictor
 from modelport.foundation.clock import Clock
 from modelport.foundation.errors import InvalidInputError, ModelportError, UnsafeArtifactError
 from modelport.foundation.names import Ref, parse_ref, validate_name
 from modelport.foundation.settings import Settings
-from modelport.formats import catalog
-from modelport.formats.base import FormatAdapter, Predictor
 from modelport.registry.examples import example_from_json, example_to_json
 from modelport.registry.loaded import LoadedModel
 from modelport.registry.records import VersionRecord
@@ -67,8 +67,10 @@ class Registry:
         validate_name(name)
         if alias is not None:
             validate_name(alias, what="alias")
-        fields = {
-            "metrics": _metrics(metrics), "params": _json_map(params, "params"), "tags": _tags(tags),
+        fields: dict[str, Any] = {
+            "metrics": _metrics(metrics),
+            "params": _json_map(params, "params"),
+            "tags": _tags(tags),
             "description": str(description),
         }
         with tempfile.TemporaryDirectory(prefix="modelport-register-") as temp:
@@ -77,8 +79,12 @@ class Registry:
             sig = _signature(signature, input_example, predictor)
             stored = self.artifacts.put(path)
         fields.update(
-            flavor=adapter.flavor, artifact_digest=stored.digest, artifact_size=stored.size,
-            artifact_name=stored.name, trusted=bool(trust), signature=sig.to_dict() if sig else None,
+            flavor=adapter.flavor,
+            artifact_digest=stored.digest,
+            artifact_size=stored.size,
+            artifact_name=stored.name,
+            trusted=bool(trust),
+            signature=sig.to_dict() if sig else None,
             input_example=example_to_json(input_example) if input_example is not None else None,
             lineage=_lineage(training_data, code_revision),
             requirements={"python": platform.python_version(), **adapter.requirements()},
@@ -95,7 +101,8 @@ class Registry:
         adapter = catalog.for_object(model) if flavor == "auto" else catalog.adapter(flavor)
         if not adapter.accepts(model):
             raise InvalidInputError(
-                f"flavor {adapter.flavor!r} cannot save an object of type {type(model).__qualname__}", field="flavor")
+                f"flavor {adapter.flavor!r} cannot save an object of type {type(model).__qualname__}", field="flavor"
+            )
         return adapter.save(model, temp), adapter
 
     def _check_trust_and_load(self, adapter: FormatAdapter, path: Path, trust: bool) -> Predictor:

@@ -48,8 +48,12 @@ class RegistryStore:
             with conn.begin_nested():
                 result = conn.execute(
                     insert(models).values(
-                        name=name, description=description, tags=dict(tags), last_version=0,
-                        created_at=now, updated_at=now,
+                        name=name,
+                        description=description,
+                        tags=dict(tags),
+                        last_version=0,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
                 return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -74,9 +78,13 @@ class RegistryStore:
             select(func.max(versions.c.version)).where(versions.c.model_id == row.id, versions.c.status == "ready")
         ).scalar()
         return ModelRecord(
-            name=row.name, description=row.description, tags=dict(row.tags or {}),
-            created_at=_utc(row.created_at), updated_at=_utc(row.updated_at),
-            aliases={a: int(v) for a, v in alias_rows}, latest_version=latest,
+            name=row.name,
+            description=row.description,
+            tags=dict(row.tags or {}),
+            created_at=_utc(row.created_at),
+            updated_at=_utc(row.updated_at),
+            aliases={a: int(v) for a, v in alias_rows},
+            latest_version=latest,
         )
 
     def update_model(self, name: str, *, description: str | None = None, tags: Mapping[str, str] | None = None) -> None:
@@ -89,21 +97,49 @@ class RegistryStore:
             conn.execute(update(models).where(models.c.id == self._model_id(conn, name)).values(**values))
 
     # --- versions -----------------------------------------------------------------------
-    def create_version(self, name: str, fields: Mapping[str, Any], *, alias: str | None, actor: str,
-                       description: str = "", model_tags: Mapping[str, str] | None = None) -> VersionRecord:
+    def create_version(
+        self,
+        name: str,
+        fields: Mapping[str, Any],
+        *,
+        alias: str | None,
+        actor: str,
+        description: str = "",
+        model_tags: Mapping[str, str] | None = None,
+    ) -> VersionRecord:
         """Allocate the next number and insert the version (and alias) in one transaction."""
         with self.engine.begin() as conn:
             model_id = self._ensure_model(conn, name, description, model_tags or {})
-            conn.execute(update(models).where(models.c.id == model_id).values(
-                last_version=models.c.last_version + 1, updated_at=self.clock.now()))
+            conn.execute(
+                update(models)
+                .where(models.c.id == model_id)
+                .values(last_version=models.c.last_version + 1, updated_at=self.clock.now())
+            )
             number = int(conn.execute(select(models.c.last_version).where(models.c.id == model_id)).scalar_one())
-            conn.execute(insert(versions).values(
-                model_id=model_id, version=number, status="ready", registered_by=actor,
-                created_at=self.clock.now(), **fields))
+            conn.execute(
+                insert(versions).values(
+                    model_id=model_id,
+                    version=number,
+                    status="ready",
+                    registered_by=actor,
+                    created_at=self.clock.now(),
+                    **fields,
+                )
+            )
             if alias:
                 self._move_alias(conn, model_id, alias, number, actor)
-            self._audit(conn, actor, "register", f"{name}:{number}", {"digest": fields["artifact_digest"],
-                        "flavor": fields["flavor"], "trusted": fields["trusted"], "alias": alias})
+            self._audit(
+                conn,
+                actor,
+                "register",
+                f"{name}:{number}",
+                {
+                    "digest": fields["artifact_digest"],
+                    "flavor": fields["flavor"],
+                    "trusted": fields["trusted"],
+                    "alias": alias,
+                },
+            )
         return self.get_version(name, number)
 
     def get_version(self, name: str, number: int) -> VersionRecord:
@@ -129,13 +165,25 @@ class RegistryStore:
             select(aliases.c.alias).where(aliases.c.model_id == row.model_id, aliases.c.version == row.version)
         ).scalars()
         return VersionRecord(
-            name=name, version=row.version, flavor=row.flavor, artifact_digest=row.artifact_digest,
-            artifact_size=row.artifact_size, artifact_name=row.artifact_name, trusted=bool(row.trusted),
+            name=name,
+            version=row.version,
+            flavor=row.flavor,
+            artifact_digest=row.artifact_digest,
+            artifact_size=row.artifact_size,
+            artifact_name=row.artifact_name,
+            trusted=bool(row.trusted),
             signature=Signature.from_dict(row.signature) if row.signature else None,
-            input_example=row.input_example, metrics=dict(row.metrics or {}), params=dict(row.params or {}),
-            tags=dict(row.tags or {}), lineage=dict(row.lineage or {}), requirements=dict(row.requirements or {}),
-            description=row.description, status=row.status, registered_by=row.registered_by,
-            created_at=_utc(row.created_at), aliases=tuple(sorted(names)),
+            input_example=row.input_example,
+            metrics=dict(row.metrics or {}),
+            params=dict(row.params or {}),
+            tags=dict(row.tags or {}),
+            lineage=dict(row.lineage or {}),
+            requirements=dict(row.requirements or {}),
+            description=row.description,
+            status=row.status,
+            registered_by=row.registered_by,
+            created_at=_utc(row.created_at),
+            aliases=tuple(sorted(names)),
         )
 
     def resolve(self, ref: Ref) -> VersionRecord:
@@ -151,8 +199,11 @@ class RegistryStore:
             if number is None and ref.alias is not None:
                 raise NotFoundError(f"model {ref.name!r} has no alias {ref.alias!r}")
             if number is None:
-                number = conn.execute(select(func.max(versions.c.version)).where(
-                    versions.c.model_id == model_id, versions.c.status == "ready")).scalar()
+                number = conn.execute(
+                    select(func.max(versions.c.version)).where(
+                        versions.c.model_id == model_id, versions.c.status == "ready"
+                    )
+                ).scalar()
             if number is None:
                 raise NotFoundError(f"model {ref.name!r} has no ready version")
         return self.get_version(ref.name, int(number))
@@ -160,8 +211,11 @@ class RegistryStore:
     def set_status(self, name: str, number: int, status: str, actor: str) -> VersionRecord:
         with self.engine.begin() as conn:
             model_id = self._model_id(conn, name)
-            result = conn.execute(update(versions).where(
-                versions.c.model_id == model_id, versions.c.version == number).values(status=status))
+            result = conn.execute(
+                update(versions)
+                .where(versions.c.model_id == model_id, versions.c.version == number)
+                .values(status=status)
+            )
             if result.rowcount == 0:
                 raise NotFoundError(f"model {name!r} has no version {number}")
             self._audit(conn, actor, "archive" if status == "archived" else "restore", f"{name}:{number}", {})
@@ -171,16 +225,21 @@ class RegistryStore:
         """Delete a version no alias points at; return its artifact digest."""
         with self.engine.begin() as conn:
             model_id = self._model_id(conn, name)
-            digest = conn.execute(select(versions.c.artifact_digest).where(
-                versions.c.model_id == model_id, versions.c.version == number)).scalar()
+            digest = conn.execute(
+                select(versions.c.artifact_digest).where(versions.c.model_id == model_id, versions.c.version == number)
+            ).scalar()
             if digest is None:
                 raise NotFoundError(f"model {name!r} has no version {number}")
-            pointing = conn.execute(select(aliases.c.alias).where(
-                aliases.c.model_id == model_id, aliases.c.version == number)).scalars().all()
+            pointing = (
+                conn.execute(select(aliases.c.alias).where(aliases.c.model_id == model_id, aliases.c.version == number))
+                .scalars()
+                .all()
+            )
             if pointing:
                 raise ConflictError(
                     f"cannot delete {name}:{number}: alias {', '.join(repr(a) for a in pointing)} points at it; "
-                    f"move the alias first (modelport models alias {name} OTHER_VERSION {pointing[0]})")
+                    f"move the alias first (modelport models alias {name} OTHER_VERSION {pointing[0]})"
+                )
             conn.execute(delete(versions).where(versions.c.model_id == model_id, versions.c.version == number))
             self._audit(conn, actor, "delete", f"{name}:{number}", {"digest": digest})
             return str(digest)
@@ -189,12 +248,15 @@ class RegistryStore:
         """Delete a model with all its versions, refused while any alias exists; return digests."""
         with self.engine.begin() as conn:
             model_id = self._model_id(conn, name)
-            pointing = conn.execute(select(aliases.c.alias, aliases.c.version).where(
-                aliases.c.model_id == model_id)).all()
+            pointing = conn.execute(
+                select(aliases.c.alias, aliases.c.version).where(aliases.c.model_id == model_id)
+            ).all()
             if pointing:
                 listed = ", ".join(f"{a!r} -> {v}" for a, v in pointing)
-                raise ConflictError(f"cannot delete model {name!r}: aliases point at its versions ({listed}); "
-                                    f"remove them first (modelport models unalias {name} ALIAS)")
+                raise ConflictError(
+                    f"cannot delete model {name!r}: aliases point at its versions ({listed}); "
+                    f"remove them first (modelport models unalias {name} ALIAS)"
+                )
             digests = conn.execute(select(versions.c.artifact_digest).where(versions.c.model_id == model_id)).scalars()
             found = [str(d) for d in digests]
             conn.execute(delete(alias_history).where(alias_history.c.model_id == model_id))
@@ -213,26 +275,36 @@ class RegistryStore:
         with self.engine.begin() as conn:
             model_id = self._model_id(conn, name)
             if number is not None:
-                status = conn.execute(select(versions.c.status).where(
-                    versions.c.model_id == model_id, versions.c.version == number)).scalar()
+                status = conn.execute(
+                    select(versions.c.status).where(versions.c.model_id == model_id, versions.c.version == number)
+                ).scalar()
                 if status is None:
                     raise NotFoundError(f"model {name!r} has no version {number}")
             move = self._move_alias(conn, model_id, alias, number, actor)
-            self._audit(conn, actor, "alias" if number is not None else "unalias", f"{name}@{alias}",
-                        {"from": move.from_version, "to": number})
+            self._audit(
+                conn,
+                actor,
+                "alias" if number is not None else "unalias",
+                f"{name}@{alias}",
+                {"from": move.from_version, "to": number},
+            )
             return move
 
     def _move_alias(self, conn: Connection, model_id: int, alias: str, number: int | None, actor: str) -> AliasMove:
         now = self.clock.now()
-        previous = conn.execute(select(aliases.c.version).where(
-            aliases.c.model_id == model_id, aliases.c.alias == alias)).scalar()
+        previous = conn.execute(
+            select(aliases.c.version).where(aliases.c.model_id == model_id, aliases.c.alias == alias)
+        ).scalar()
         if number is None and previous is None:
             raise NotFoundError(f"there is no alias {alias!r} to remove")
         conn.execute(delete(aliases).where(aliases.c.model_id == model_id, aliases.c.alias == alias))
         if number is not None:
             conn.execute(insert(aliases).values(model_id=model_id, alias=alias, version=number, updated_at=now))
-        conn.execute(insert(alias_history).values(model_id=model_id, alias=alias, from_version=previous,
-                                                  to_version=number, actor=actor, at=now))
+        conn.execute(
+            insert(alias_history).values(
+                model_id=model_id, alias=alias, from_version=previous, to_version=number, actor=actor, at=now
+            )
+        )
         return AliasMove(alias, previous, number, actor, now)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
@@ -244,13 +316,38 @@ class RegistryStore:
         return [AliasMove(r.alias, r.from_version, r.to_version, r.actor, _utc(r.at)) for r in rows]
 
     # --- audit --------------------------------------------------------------------------
-    def _audit(self, conn: Connection, actor: str, action: str, target: str, details: Mapping[str, Any],
-               outcome: str = "ok", address: str = "") -> None:
-        conn.execute(insert(audit_log).values(at=self.clock.now(), actor=actor, action=action, target=target,
-                                              outcome=outcome, address=address, details=dict(details)))
+    def _audit(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        target: str,
+        details: Mapping[str, Any],
+        outcome: str = "ok",
+        address: str = "",
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                at=self.clock.now(),
+                actor=actor,
+                action=action,
+                target=target,
+                outcome=outcome,
+                address=address,
+                details=dict(details),
+            )
+        )
 
-    def record_audit(self, actor: str, action: str, target: str, details: Mapping[str, Any], *,
-                     outcome: str = "ok", address: str = "") -> None:
+    def record_audit(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        details: Mapping[str, Any],
+        *,
+        outcome: str = "ok",
+        address: str = "",
+    ) -> None:
         """Append one entry to the audit log in its own transaction."""
         with self.engine.begin() as conn:
             self._audit(conn, actor, action, target, details, outcome, address)
@@ -258,5 +355,7 @@ class RegistryStore:
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
         with self._read.connect() as conn:
             rows = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).all()
-        return [AuditEntry(_utc(r.at), r.actor, r.action, r.target, r.outcome, r.address, dict(r.details or {}))
-                for r in rows]
+        return [
+            AuditEntry(_utc(r.at), r.actor, r.action, r.target, r.outcome, r.address, dict(r.details or {}))
+            for r in rows
+        ]

@@ -77,8 +77,7 @@ class Signature:
             if inputs["type"] == "tensor":
                 return cls(tensor=_tensor_from(inputs), output=output, classes=classes)
             columns = tuple(
-                ColumnSpec(str(c["name"]), _known_dtype(c["dtype"]), bool(c.get("nullable")))
-                for c in inputs["columns"]
+                ColumnSpec(str(c["name"]), _known_dtype(c["dtype"]), bool(c.get("nullable"))) for c in inputs["columns"]
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(
@@ -121,8 +120,7 @@ def infer_signature(example: Any, output: Any = None, classes: Any = None) -> Si
         return Signature(tensor=tensor_spec(example), output=out, classes=cls_tuple)
     frame = as_frame(example)
     columns = tuple(
-        ColumnSpec(str(name), column_dtype(frame[name]), bool(frame[name].isna().any()))
-        for name in frame.columns
+        ColumnSpec(str(name), column_dtype(frame[name]), bool(frame[name].isna().any())) for name in frame.columns
     )
     return Signature(columns=columns, output=out, classes=cls_tuple)
 

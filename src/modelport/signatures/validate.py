@@ -43,7 +43,7 @@ def _validate_tensor(spec: TensorSpec, data: Any) -> np.ndarray:
         raise ValidationError(
             spec.name, f"expected {len(spec.shape)} dimensions {_shape(spec.shape)}, got shape {_shape(array.shape)}"
         )
-    for axis, (want, got) in enumerate(zip(spec.shape, array.shape)):
+    for axis, (want, got) in enumerate(zip(spec.shape, array.shape, strict=False)):
         if want != -1 and want != got:
             raise ValidationError(spec.name, f"axis {axis} must have size {want}, got {got}")
     return _cast_tensor(spec, array)
@@ -53,7 +53,7 @@ def _cast_tensor(spec: TensorSpec, array: np.ndarray) -> np.ndarray:
     want = np.dtype(object if spec.dtype == "string" else spec.dtype)
     if array.dtype == want:
         return array
-    if want.kind == "f" and array.dtype.kind in "iuf" or want.kind in "iu" and array.dtype.kind in "iu":
+    if (want.kind == "f" and array.dtype.kind in "iuf") or (want.kind in "iu" and array.dtype.kind in "iu"):
         return array.astype(want)
     if want.kind == "O" and array.dtype.kind in "UO":
         return array.astype(object)
