@@ -8,7 +8,7 @@ import click
 import typer
 from rich.markup import escape
 
-from modelport.cli import models, predict, quickstart
+from modelport.cli import batch, models, predict, quickstart
 from modelport.cli.errors import exit_code
 from modelport.cli.output import error_console
 from modelport.foundation.errors import ModelportError
@@ -32,6 +32,7 @@ def _root(
 
 app.add_typer(models.app, name="models")
 app.command("predict")(predict.predict)
+app.command("batch")(batch.batch)
 app.command("quickstart")(quickstart.quickstart)
 
 

@@ -1,0 +1,283 @@
+"""Batch inputs: Parquet, CSV and JSON Lines files (paths, globs, fsspec URLs) and SQL queries, streamed.
+
+Every source yields DataFrames of whatever size its format reads naturally;
+`chunks` cuts that stream into chunks of exactly `chunk_rows` rows (the last may
+be shorter), numbered from 0 in input order, so the same input and chunk size
+always give the same chunks: that is what makes resuming exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from modelport.foundation.errors import InvalidInputError, ValidationError
+from modelport.signatures.schema import Signature
+
+FILE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """`frame` holds rows `start` .. `start + len(frame)` of the whole input."""
+
+    index: int
+    start: int
+    frame: pd.DataFrame
+
+
+class Source(Protocol):
+    """A stream of input rows."""
+
+    def columns(self) -> list[str]:
+        """The column names, read without reading the rows."""
+        ...
+
+    def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        """The rows, in order, restricted to `columns`."""
+        ...
+
+    def total_rows(self) -> int | None:
+        """The number of rows when it is cheap to know, else None."""
+        ...
+
+
+def is_sql_url(uri: str) -> bool:
+    """True when `uri` is a SQLAlchemy database URL rather than a file location."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    return scheme.split("+", 1)[0].lower() in SQL_SCHEMES
+
+
+def open_source(uri: str, *, query: str | None = None, input_format: str | None = None, signature: Signature | None = None) -> Source:
+    """The source for a file location, glob or fsspec URL, or a database URL with a query."""
+    if is_sql_url(uri):
+        if not query:
+            raise InvalidInputError(f"input {uri!r} is a database: give the rows to score as a SQL query (--query)", field="query")
+        return SqlSource(uri, query)
+    if query:
+        raise InvalidInputError("--query applies to a database input only (a SQLAlchemy URL)", field="query")
+    paths, fs = _expand(uri)
+    fmt = input_format or _format_of(paths[0])
+    if fmt == "parquet":
+        return ParquetSource(fs, paths)
+    if fmt == "csv":
+        return CsvSource(fs, paths, signature)
+    if fmt == "jsonl":
+        return JsonLinesSource(fs, paths)
+    raise InvalidInputError(f"input format {fmt!r}: use parquet, csv or jsonl", field="input_format")
+
+
+def _expand(uri: str) -> tuple[list[str], Any]:
+    import fsspec
+
+    fs, _, found = fsspec.core.get_fs_token_paths(uri)
+    paths: list[str] = []
+    for path in sorted(found):
+        paths.extend(sorted(_data_files(fs, path)) if fs.isdir(path) else [path])
+    if not paths:
+        raise InvalidInputError(f"input {uri!r} matches no file; check the path or glob", field="input")
+    return paths, fs
+
+
+def _data_files(fs: Any, directory: str) -> list[str]:
+    # Skip the `_journal`, `_rejects`, `.tmp` files that this module's own outputs hold.
+    names = fs.find(directory)
+    return [p for p in names if not any(part.startswith(("_", ".")) for part in p[len(directory):].split("/"))]
+
+
+def _format_of(path: str) -> str:
+    for suffix, fmt in FILE_FORMATS.items():
+        if path.lower().endswith(suffix):
+            return fmt
+    raise InvalidInputError(
+        f"cannot tell the format of {path!r} from its name: name it .parquet, .csv or .jsonl, or pass --input-format",
+        field="input_format",
+    )
+
+
+class ParquetSource:
+    """Parquet files read row group by row group; only the requested columns are decoded."""
+
+    def __init__(self, fs: Any, paths: list[str]) -> None:
+        self.fs = fs
+        self.paths = paths
+
+    def _file(self, path: str) -> Any:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(self.fs.open(path, "rb"))
+
+    def columns(self) -> list[str]:
+        return list(self._file(self.paths[0]).schema_arrow.names)
+
+    def total_rows(self) -> int | None:
+        return sum(int(self._file(p).metadata.num_rows) for p in self.paths)
+
+    def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for path in self.paths:
+            handle = self._file(path)
+            _require(columns, handle.schema_arrow.names, path)
+            for batch in handle.iter_batches(batch_size=65_536, columns=list(columns)):
+                yield batch.to_pandas()
+
+
+class CsvSource:
+    """CSV files read in blocks; numbers are parsed per cell so one bad cell rejects one row, not a block."""
+
+    def __init__(self, fs: Any, paths: list[str], signature: Signature | None) -> None:
+        self.fs = fs
+        self.paths = paths
+        self.kinds = {c.name: c.dtype for c in signature.columns} if signature is not None else {}
+
+    def columns(self) -> list[str]:
+        with self.fs.open(self.paths[0], "rb") as handle:
+            return [str(c) for c in pd.read_csv(handle, nrows=0).columns]
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        wanted = set(columns)
+        for path in self.paths:
+            with self.fs.open(path, "rb") as handle:
+                _require(columns, [str(c) for c in pd.read_csv(handle, nrows=0).columns], path)
+            with self.fs.open(path, "rb") as handle:
+                reader = pd.read_csv(handle, dtype=str, usecols=lambda name: name in wanted, chunksize=65_536)
+                for block in reader:
+                    yield pd.DataFrame({c: self._typed(c, block[c]) for c in columns})
+
+    def _typed(self, name: str, text: pd.Series) -> pd.Series:
+        kind = self.kinds.get(name, "")
+        if kind.startswith(("float", "int")):
+            return _numbers(text)
+        if kind == "bool":
+            lowered = text.str.lower()
+            return text.where(~lowered.isin(["true", "false"]), lowered == "true").astype(object)
+        return text.astype(object)
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    """Parse numbers; cells that are not numbers keep their text so validation names them."""
+    parsed = pd.to_numeric(text, errors="coerce")
+    bad = parsed.isna() & text.notna()
+    if not bad.any():
+        return parsed
+    mixed = parsed.astype(object)
+    mixed[bad] = text[bad]
+    return mixed
+
+
+class JsonLinesSource:
+    """JSON Lines files read in blocks; values keep their JSON types so validation judges them."""
+
+    def __init__(self, fs: Any, paths: list[str]) -> None:
+        self.fs = fs
+        self.paths = paths
+
+    def columns(self) -> list[str]:
+        import orjson
+
+        with self.fs.open(self.paths[0], "rb") as handle:
+            first = handle.readline()
+        return list(orjson.loads(first)) if first.strip() else []
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for path in self.paths:
+            with self.fs.open(path, "rb") as handle:
+                reader = pd.read_json(handle, lines=True, chunksize=65_536, dtype=False, convert_dates=False)
+                for block in reader:
+                    _require(columns, [str(c) for c in block.columns], path)
+                    yield block[list(columns)]
+
+
+class SqlSource:
+    """The rows of a SQL query, fetched in batches over a server-side cursor where the driver has one."""
+
+    def __init__(self, url: str, query: str) -> None:
+        self.url = url
+        self.query = query.strip()
+
+    def _statement(self) -> Any:
+        import sqlalchemy as sa
+
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.query):  # a bare table name
+            return sa.select(sa.text("*")).select_from(sa.table(self.query))
+        return sa.text(self.query)
+
+    def _engine(self) -> Any:
+        from modelport.storage.database import make_engine
+
+        return make_engine(self.url)
+
+    def columns(self) -> list[str]:
+        import sqlalchemy as sa
+
+        engine = self._engine()
+        try:
+            with engine.connect() as conn:
+                # A server-side cursor: only the column names are fetched, not the rows.
+                result = conn.execution_options(stream_results=True).execute(self._statement())
+                keys = list(result.keys())
+                result.close()
+                return keys
+        except sa.exc.SQLAlchemyError as exc:
+            raise InvalidInputError(f"query {self.query!r} failed: {exc}", field="query") from exc
+        finally:
+            engine.dispose()
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        engine = self._engine()
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=65_536).execute(self._statement())
+                keys = list(result.keys())
+                _require(columns, keys, "the query")
+                for rows in result.partitions():
+                    yield pd.DataFrame.from_records(rows, columns=keys)[list(columns)]
+        finally:
+            engine.dispose()
+
+
+def _require(columns: Sequence[str], present: Sequence[str], where: str) -> None:
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValidationError(missing[0], f"missing column in {where} (it has: {', '.join(present)})")
+
+
+def chunks(frames: Iterator[pd.DataFrame], chunk_rows: int) -> Iterator[Chunk]:
+    """Cut a stream of frames into numbered chunks of exactly `chunk_rows` rows (the last may be shorter)."""
+    pending: list[pd.DataFrame] = []
+    held = 0
+    index = start = 0
+    for frame in frames:
+        pending.append(frame)
+        held += len(frame)
+        while held >= chunk_rows:
+            block, pending = _take(pending, chunk_rows)
+            yield Chunk(index, start, block)
+            index, start, held = index + 1, start + chunk_rows, held - chunk_rows
+    if held:
+        yield Chunk(index, start, _concat(pending))
+
+
+def _take(pending: list[pd.DataFrame], rows: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    whole = _concat(pending)
+    return whole.iloc[:rows].reset_index(drop=True), [whole.iloc[rows:].reset_index(drop=True)]
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True)
