@@ -71,14 +71,14 @@ def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool) -
     reasons: dict[int, str] = {}
     out: dict[str, Any] = {}
     for spec in specs:
-        values, col_bad, reason = _coerce(spec, frame[spec.name])
-        if col_bad.any():
-            first = int(np.flatnonzero(col_bad)[0])
-            if not collect:
-                raise ValidationError(spec.name, f"{reason} (row {first})")
-            for row in np.flatnonzero(col_bad & ~bad):
-                reasons[int(row)] = f"input '{spec.name}': {reason}"
-            bad |= col_bad
+        values, problems = _coerce(spec, frame[spec.name])
+        if problems and not collect:
+            first_row, reason = min((int(np.flatnonzero(mask)[0]), why) for mask, why in problems)
+            raise ValidationError(spec.name, f"{reason} (row {first_row})")
+        for mask, why in problems:
+            for row in np.flatnonzero(mask & ~bad):
+                reasons[int(row)] = f"input '{spec.name}': {why}"
+            bad |= mask
         out[spec.name] = values
     result = pd.DataFrame(out, index=frame.index)
     if not bad.any():
@@ -140,8 +140,8 @@ def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> None:
         raise ValidationError(dup, "column given more than once")
 
 
-def _coerce(spec: ColumnSpec, series: pd.Series) -> tuple[Any, np.ndarray, str]:
-    """Return coerced values, a mask of bad rows and the reason for them."""
+def _coerce(spec: ColumnSpec, series: pd.Series) -> tuple[Any, list[tuple[np.ndarray, str]]]:
+    """Return coerced values and (mask of bad rows, reason) pairs, type problems first."""
     missing = series.isna().to_numpy()
     if spec.dtype == "string":
         values, bad, reason = _coerce_string(series)
@@ -151,32 +151,30 @@ def _coerce(spec: ColumnSpec, series: pd.Series) -> tuple[Any, np.ndarray, str]:
         values, bad, reason = _coerce_datetime(series)
     else:
         values, bad, reason = _coerce_number(spec.dtype, series)
+    problems = [(bad & ~missing, reason)]
     if missing.any() and not spec.nullable:
-        if not (bad & ~missing).any():
-            reason = "missing value (null or NaN), but the signature does not allow missing values"
-        bad = bad | missing
-    else:
-        bad = bad & ~missing
-    return values, bad, reason
+        problems.append((missing, "missing value (null or NaN), but the signature does not allow missing values"))
+    return values, [(mask, why) for mask, why in problems if mask.any()]
 
 
 def _coerce_number(dtype: str, series: pd.Series) -> tuple[Any, np.ndarray, str]:
     target = np.dtype(dtype)
     kind = series.dtype.kind
-    if kind in "iuf" and (target.kind == "f" or kind in "iu"):
+    if kind in "iu" or (kind == "f" and target.kind == "f"):
         return series.to_numpy().astype(target), np.zeros(len(series), dtype=bool), ""
     numeric = pd.to_numeric(series.map(_no_bool_or_text), errors="coerce")
-    bad = (numeric.isna() & series.notna()).to_numpy()
+    bad = np.array(numeric.isna() & series.notna(), dtype=bool)
     got = _got(series[bad]) if bad.any() else ""
-    if target.kind in "iu":
-        fractional = (numeric.notna() & (numeric % 1 != 0)).to_numpy()
-        if fractional.any() and not bad.any():
-            got = "a number with a fractional part"
-        bad |= fractional
     values = numeric.to_numpy(dtype="float64", na_value=np.nan)
-    if target.kind in "iu" and not np.isnan(values[~bad]).any():
-        values = np.where(bad, 0, values).astype(target)
-    return values.astype(target) if target.kind == "f" else values, bad, f"expected {dtype}, got {got}"
+    if target.kind == "f":
+        return values.astype(target), bad, f"expected {dtype}, got {got}"
+    fractional = ~np.isnan(values) & (np.mod(values, 1) != 0)
+    if fractional.any() and not bad.any():
+        got = "a number with a fractional part"
+    bad |= fractional
+    if np.isnan(values[~bad]).any():  # missing values in an int column stay float (NaN)
+        return values, bad, f"expected {dtype}, got {got}"
+    return np.where(bad | np.isnan(values), 0, values).astype(target), bad, f"expected {dtype}, got {got}"
 
 
 def _no_bool_or_text(value: Any) -> Any:

@@ -57,8 +57,9 @@ def _extract_zip(archive: Path, target: Path, max_members: int, max_bytes: int) 
         _check_counts(len(infos), sum(i.file_size for i in infos), max_members, max_bytes)
         for info in infos:
             check_member_name(info.filename)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+            # Zip writers often store only permission bits (no file type): that is a regular file.
+            kind = stat.S_IFMT(info.external_attr >> 16)
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArtifactError(
                     f"archive member {info.filename!r} is a link or special file; nothing was extracted"
                 )
