@@ -54,6 +54,30 @@ class FormatAdapter(Protocol):
         ...
 
 
+def artifact_needs_trust(adapter: FormatAdapter, path: Path) -> bool:
+    """Whether loading this artifact runs code from it: the adapter's per-file answer when it has one.
+
+    Adapters whose formats mix safe and code-carrying variants (torch: graphs vs. a state dict with
+    its module class) define `needs_trust_for(path)`; the rest answer with the class-level `needs_trust`.
+    """
+    per_file = getattr(adapter, "needs_trust_for", None)
+    return bool(per_file(path)) if callable(per_file) else bool(adapter.needs_trust)
+
+
+def require(module: str, extra: str) -> Any:
+    """Import a framework module, or say which extra installs it."""
+    import importlib
+
+    from modelport.foundation.errors import UnsupportedFormatError
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise UnsupportedFormatError(
+            f"this model needs {module!r}, which is not installed; install it with: pip install 'modelport[{extra}]'"
+        ) from exc
+
+
 def read_head(path: Path, size: int = 512) -> bytes:
     """The first bytes of a file, for content sniffing."""
     with path.open("rb") as handle:

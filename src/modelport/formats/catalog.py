@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from modelport.foundation.errors import UnsupportedFormatError
 from modelport.formats.base import FormatAdapter
+from modelport.foundation.errors import UnsupportedFormatError
 
 #: flavor -> "module:Class"; the order is the order of detection.
+#: Cheap, certain content checks come first; `pickle` is last because it accepts any object
+#: with `predict` (XGBoost and LightGBM wrappers too), and `onnx`'s check is a heuristic.
 ADAPTERS: dict[str, str] = {
     "sklearn": "modelport.formats.sklearn:SkopsAdapter",
-    "pickle": "modelport.formats.sklearn:PickleAdapter",
     "xgboost": "modelport.formats.xgboost:XGBoostAdapter",
     "lightgbm": "modelport.formats.lightgbm:LightGBMAdapter",
-    "onnx": "modelport.formats.onnx:OnnxAdapter",
     "pmml": "modelport.formats.pmml:PmmlAdapter",
     "torch": "modelport.formats.torch:TorchAdapter",
     "python": "modelport.formats.python:PythonModelAdapter",
+    "onnx": "modelport.formats.onnx:OnnxAdapter",
+    "pickle": "modelport.formats.sklearn:PickleAdapter",
 }
 
 
@@ -26,9 +29,7 @@ def adapter(flavor: str) -> FormatAdapter:
     """The adapter for `flavor`, or an error listing the supported ones."""
     target = ADAPTERS.get(flavor)
     if target is None:
-        raise UnsupportedFormatError(
-            f"unknown flavor {flavor!r}; supported: {', '.join(ADAPTERS)}"
-        )
+        raise UnsupportedFormatError(f"unknown flavor {flavor!r}; supported: {', '.join(ADAPTERS)}")
     module_name, _, class_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -45,14 +46,13 @@ def _extra(flavor: str) -> str:
     return {"pickle": "sklearn", "python": "sklearn"}.get(flavor, flavor)
 
 
-def _available() -> list[FormatAdapter]:
-    found = []
+def _available() -> Iterator[FormatAdapter]:
+    """Adapters in detection order, imported one at a time so a match stops the imports."""
     for flavor in ADAPTERS:
         try:
-            found.append(adapter(flavor))
+            yield adapter(flavor)
         except UnsupportedFormatError:
             continue
-    return found
 
 
 def for_object(obj: Any) -> FormatAdapter:
