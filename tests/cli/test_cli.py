@@ -1,0 +1,164 @@
+"""The command line, in-process through `main`, and once as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelport.cli.app import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def model_file(tmp_path: Path, iris_pipeline) -> Path:
+    import skops.io as sio
+
+    path = tmp_path / "iris.skops"
+    sio.dump(iris_pipeline, path)
+    return path
+
+
+@pytest.fixture
+def rows_csv(tmp_path: Path, iris) -> Path:
+    x, _ = iris
+    path = tmp_path / "rows.csv"
+    x.head(4).to_csv(path, index=False)
+    return path
+
+
+def test_register_list_show_alias_json(home: Path, capsys, model_file: Path, rows_csv: Path) -> None:
+    code, out, _ = run(capsys, "models", "register", str(model_file), "--name", "iris", "--alias", "champion",
+                       "--input-example", str(rows_csv), "--metric", "acc=0.95", "--tag", "team=ml", "--json")
+    assert code == 0
+    registered = json.loads(out)
+    assert (registered["name"], registered["version"], registered["metrics"]) == ("iris", 1, {"acc": 0.95})
+    run(capsys, "models", "register", str(model_file), "--name", "iris", "--input-example", str(rows_csv))
+    code, out, _ = run(capsys, "models", "list", "--json")
+    assert json.loads(out)[0]["aliases"] == {"champion": 1} and json.loads(out)[0]["latest_version"] == 2
+    code, out, _ = run(capsys, "models", "alias", "iris", "2", "champion", "--json")
+    assert code == 0 and json.loads(out)["from_version"] == 1 and json.loads(out)["to_version"] == 2
+    code, out, _ = run(capsys, "models", "show", "iris@champion", "--json")
+    shown = json.loads(out)
+    assert shown["version"] == 2 and shown["signature"]["inputs"]["columns"][0]["name"] == "sepal length (cm)"
+    code, out, _ = run(capsys, "models", "history", "iris", "champion", "--json")
+    assert [(m["from_version"], m["to_version"]) for m in json.loads(out)] == [(None, 1), (1, 2)]
+
+
+def test_human_output_is_tables(home: Path, capsys, model_file: Path, rows_csv: Path) -> None:
+    run(capsys, "models", "register", str(model_file), "--name", "iris", "--input-example", str(rows_csv))
+    code, out, _ = run(capsys, "models", "list", "iris")
+    assert code == 0 and "versions of iris" in out and "sklearn" in out
+    code, out, _ = run(capsys, "models", "show", "iris:1")
+    assert "sha256:" in out and "sepal length (cm)" in out
+
+
+def test_predict_json_and_csv(home: Path, capsys, model_file: Path, rows_csv: Path, iris_pipeline, iris,
+                              tmp_path: Path) -> None:
+    x, _ = iris
+    run(capsys, "models", "register", str(model_file), "--name", "iris", "--input-example", str(rows_csv))
+    code, out, _ = run(capsys, "predict", "iris", "--input", str(rows_csv))
+    assert code == 0 and json.loads(out)["predictions"] == iris_pipeline.predict(x.head(4)).tolist()
+    target = tmp_path / "out.csv"
+    code, _, _ = run(capsys, "predict", "iris:1", "--input", str(rows_csv), "--format", "csv", "--proba",
+                     "--output", str(target))
+    header = target.read_text().splitlines()[0]
+    assert code == 0 and header == "prediction,proba_0,proba_1,proba_2"
+    rows_json = tmp_path / "rows.json"
+    rows_json.write_text(json.dumps({"instances": x.head(2).to_numpy().tolist()}))
+    code, out, _ = run(capsys, "predict", "iris", "--input", str(rows_json))
+    assert code == 0 and json.loads(out)["predictions"] == iris_pipeline.predict(x.head(2)).tolist()
+
+
+def test_archive_and_delete(home: Path, capsys, model_file: Path) -> None:
+    run(capsys, "models", "register", str(model_file), "--name", "iris", "--alias", "champion")
+    run(capsys, "models", "register", str(model_file), "--name", "iris")
+    code, out, _ = run(capsys, "models", "archive", "iris:2", "--json")
+    assert code == 0 and json.loads(out)["status"] == "archived"
+    code, _, err = run(capsys, "models", "delete", "iris:1", "--yes")
+    assert code == 4 and "alias 'champion' points at it" in err
+    code, out, _ = run(capsys, "models", "delete", "iris:2", "--yes", "--json")
+    assert code == 0 and json.loads(out) == {"deleted": "iris:2"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["models", "show", "Bad Name"], 2, "invalid model name 'Bad Name'"),
+        (["models", "show", "ghost"], 3, "model 'ghost' is not registered"),
+        (["models", "show", "ghost:0"], 2, "invalid version '0'"),
+        (["models", "alias", "ghost", "one", "champion"], 2, "invalid version 'one'"),
+        (["models", "register", "/no/such/file", "--name", "x"], 2, "does not exist"),
+        (["models", "register", "MODEL", "--name", "x", "--metric", "acc"], 2, "--metric 'acc': expected KEY=VALUE"),
+        (["models", "register", "MODEL", "--name", "x", "--metric", "acc=high"], 2, "expected a number"),
+        (["models", "register", "MODEL", "--name", "x", "--flavor", "keras"], 7, "unknown flavor 'keras'"),
+        (["models", "register", "MODEL", "--name", "x", "--input-example", "/nope.csv"], 2, "does not exist"),
+        (["predict", "ghost", "--input", "ROWS"], 3, "model 'ghost' is not registered"),
+        (["predict", "ghost", "--input", "ROWS", "--format", "xml"], 2, "--format 'xml': use json or csv"),
+        (["models", "delete", "x@champion", "--yes"], 2, "delete takes NAME or NAME:VERSION"),
+    ],
+)
+def test_errors_are_one_line_with_an_exit_code(home: Path, capsys, model_file: Path, rows_csv: Path,
+                                              args: list[str], code: int, message: str) -> None:
+    args = [str(model_file) if a == "MODEL" else str(rows_csv) if a == "ROWS" else a for a in args]
+    got, out, err = run(capsys, *args)
+    assert got == code, err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_pickle_needs_trust_flag(home: Path, capsys, tmp_path: Path, iris_pipeline) -> None:
+    import joblib
+
+    path = tmp_path / "m.joblib"
+    joblib.dump(iris_pipeline, path)
+    code, _, err = run(capsys, "models", "register", str(path), "--name", "iris")
+    assert code == 5 and "--trust-pickle" in err
+    code, out, _ = run(capsys, "models", "register", str(path), "--name", "iris", "--trust-pickle", "--json")
+    assert code == 0 and json.loads(out)["trusted"] is True
+
+
+def test_prediction_input_that_breaks_the_signature(home: Path, capsys, model_file: Path, rows_csv: Path,
+                                                    tmp_path: Path) -> None:
+    run(capsys, "models", "register", str(model_file), "--name", "iris", "--input-example", str(rows_csv))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(rows_csv.read_text().replace("5.1,", "wide,", 1))
+    code, _, err = run(capsys, "predict", "iris", "--input", str(bad))
+    assert code == 2 and "input 'sepal length (cm)': expected float64, got string (row 0)" in err
+
+
+def test_debug_shows_the_traceback(home: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "modelport.cli", "--debug", "models", "show", "ghost"],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "Traceback" in done.stderr and "NotFoundError" in done.stderr
+
+
+def test_real_process_register_from_stdin_and_help(home: Path, model_file: Path) -> None:
+    exe = [sys.executable, "-m", "modelport.cli"]
+    with model_file.open("rb") as stdin:
+        done = subprocess.run([*exe, "models", "register", "-", "--name", "piped", "--json"], stdin=stdin,
+                              capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["flavor"] == "sklearn"
+    for command in (["models", "register"], ["predict"], ["quickstart"], ["models", "alias"]):
+        shown = subprocess.run([*exe, *command, "--help"], capture_output=True, text=True)
+        assert shown.returncode == 0 and "Example:" in shown.stdout
+
+
+@pytest.mark.slow
+def test_quickstart_registers_two_versions_with_champion(home: Path, capsys) -> None:
+    code, out, _ = run(capsys, "quickstart", "--json")
+    assert code == 0 and json.loads(out) == {"model": "cancer", "versions": [1, 2], "champion": 1}
+    code, out, _ = run(capsys, "models", "show", "cancer@champion", "--json")
+    assert json.loads(out)["version"] == 1
