@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from fastapi import FastAPI, Request
-import httpx
 
 from modelport.foundation.clock import ManualClock
 from modelport.http.auth import principal_of
