@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import tarfile
+import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from modelport.foundation.errors import UnsafeArtifactError
@@ -63,8 +66,7 @@ def _extract_zip(archive: Path, target: Path, max_members: int, max_bytes: int) 
                 raise UnsafeArtifactError(
                     f"archive member {info.filename!r} is a link or special file; nothing was extracted"
                 )
-        target.mkdir(parents=True, exist_ok=True)
-        zf.extractall(target)  # noqa: S202 - every member was checked above
+        _staged(target, zf.extractall)  # every member was checked above
         return [target / i.filename for i in infos if not i.is_dir()]
 
 
@@ -78,6 +80,26 @@ def _extract_tar(archive: Path, target: Path, max_members: int, max_bytes: int) 
                 raise UnsafeArtifactError(
                     f"archive member {member.name!r} is a link, device or other special file; nothing was extracted"
                 )
-        target.mkdir(parents=True, exist_ok=True)
-        tf.extractall(target, filter="data")
+        _staged(target, lambda staging: tf.extractall(staging, filter="data"))
         return [target / m.name for m in members if m.isfile()]
+
+
+def _staged(target: Path, write: Callable[[Path], object]) -> None:
+    """Extract into a sibling staging folder and move it into place only if all of it was written.
+
+    Checks on names cannot foresee every failure (a file and a folder of the same name, a bad
+    CRC, a full disk); staging keeps the promise that a refused archive leaves nothing behind.
+    """
+    if target.exists() and any(target.iterdir()):
+        raise UnsafeArtifactError(f"the folder to extract into is not empty: {target.name}; nothing was extracted")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
+    try:
+        write(staging)
+    except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UnsafeArtifactError(
+            f"the archive could not be extracted whole ({type(exc).__name__}); nothing was extracted") from None
+    if target.exists():
+        target.rmdir()
+    staging.rename(target)
