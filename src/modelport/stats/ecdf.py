@@ -33,30 +33,59 @@ class EcdfComparison:
 
 
 def sorted_finite(values: ArrayLike) -> Floats:
-    """The finite values of `values` as a sorted float64 array (NaN and +-inf dropped)."""
+    """The finite values of `values` as a new sorted float64 array (NaN and +-inf dropped)."""
     array = np.asarray(values, dtype=np.float64).ravel()
-    return np.sort(array[np.isfinite(array)])
+    finite = np.isfinite(array)
+    # Skipping the boolean copy when nothing is missing saves a pass over million-row columns.
+    return np.sort(array if finite.all() else array[finite])
 
 
 def compare_sorted(reference: Floats, current: Floats) -> EcdfComparison:
-    """KS and Wasserstein distances of two sorted, finite, non-empty samples in one linear pass."""
+    """KS and Wasserstein distances of two sorted, finite, non-empty samples.
+
+    The KS distance is read at the reference's distinct values (right values and left limits),
+    which is where the supremum of |F_ref - F_cur| is attained: O(n log m). The Wasserstein distance
+    integrates |Q_ref - Q_cur| over the quantile axis in one vectorised pass over the larger sample.
+    """
     n, m = len(reference), len(current)
     if n == 0 or m == 0:
         raise InvalidInputError("compare_sorted needs two non-empty samples", field="sample")
-    positions = np.searchsorted(current, reference, side="left")
-    merged = np.insert(current, positions, reference)
-    is_reference = np.zeros(n + m, dtype=np.int64)
-    is_reference[positions + np.arange(n)] = 1
-    count_reference = np.cumsum(is_reference)
-    count_current = np.arange(1, n + m + 1) - count_reference
-    # The ECDFs are right-continuous: read them at the last element of each run of equal values.
-    last_of_run = np.empty(n + m, dtype=bool)
-    np.not_equal(merged[1:], merged[:-1], out=last_of_run[:-1])
-    last_of_run[-1] = True
-    gap = np.abs(count_reference / n - count_current / m)
-    ks = float(gap[last_of_run].max())
-    wasserstein = float(np.dot(gap[:-1], np.diff(merged)))
-    return EcdfComparison(ks=ks, wasserstein=wasserstein, n_reference=n, n_current=m)
+    return EcdfComparison(ks_distance_sorted(reference, current), wasserstein_sorted(reference, current), n, m)
+
+
+def ks_distance_sorted(reference: Floats, current: Floats) -> float:
+    """sup |F_ref - F_cur| of two sorted samples, evaluated where it can be attained."""
+    n, m = len(reference), len(current)
+    starts = np.flatnonzero(np.concatenate([[True], reference[1:] != reference[:-1]]))
+    distinct = reference[starts]
+    ref_left = starts / n
+    ref_right = np.append(starts[1:], n) / n
+    below = np.searchsorted(current, distinct, side="left")
+    at_most = below.copy()
+    # Only values the current sample also holds need a second search (rare for continuous data).
+    tied = np.flatnonzero(current[np.minimum(below, m - 1)] == distinct)
+    at_most[tied] = np.searchsorted(current, distinct[tied], side="right")
+    return float(max(np.abs(ref_right - at_most / m).max(), np.abs(ref_left - below / m).max()))
+
+
+def wasserstein_sorted(reference: Floats, current: Floats) -> float:
+    """1-Wasserstein distance of two sorted samples: the integral of |Q_a(t) - Q_b(t)| over t in (0, 1)."""
+    small, large = (reference, current) if len(reference) <= len(current) else (current, reference)
+    n, m = len(small), len(large)
+    # Quantile cell j of the larger sample, (j/m, (j+1)/m], lies in cell floor(jn/m) of the smaller
+    # one, except where a boundary i/n of the smaller falls strictly inside it (m >= n: at most one).
+    i = np.arange(n + 1, dtype=np.int64)
+    first_cell = -((-i * m) // n)
+    repeated = np.repeat(small, np.diff(first_cell))
+    total = float(np.abs(large - repeated).sum()) / m
+    inner = i[1:-1]
+    cell = (inner * m) // n
+    straddle = (inner * m) % n != 0
+    inner, cell = inner[straddle], cell[straddle]
+    values = large[cell]
+    # Re-charge the part of the cell above the boundary to the next quantile of the smaller sample.
+    moved = np.abs(values - small[inner]) - np.abs(values - small[inner - 1])
+    return total + float(np.sum(moved * ((cell + 1) / m - inner / n)))
 
 
 def ks_p_value(statistic: float, n_reference: int, n_current: int) -> float:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -111,4 +112,94 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Index("ix_api_keys_created_at", "created_at"),
+)
+
+# --- monitoring (migration 0003) -------------------------------------------------------
+# The prediction log lives in the database: measured against Parquet segments + DuckDB in
+# bench/drift/log_storage.py, it keeps feedback joins, erasure and multi-replica writes
+# transactional, and answers window queries of a million rows in seconds (docs/monitoring.md).
+prediction_log = Table(
+    "prediction_log",
+    metadata,
+    Column("prediction_id", String(64), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("route", String(16), nullable=False, default="primary"),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # JSON text written with orjson: faster than the JSON type's per-row json.dumps.
+    Column("inputs", Text, nullable=False),
+    Column("outputs", Text, nullable=True),
+    Column("probabilities", Text, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("status", String(16), nullable=False, default="ok"),
+    Column("error", Text, nullable=True),
+    Index("ix_prediction_log_model_at", "model", "at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("prediction_id", String(64), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("label", Text, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_feedback_model_received", "model", "received_at"),
+)
+
+monitoring_references = Table(
+    "monitoring_references",
+    metadata,
+    Column("model", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("source", String(200), nullable=False, default="registration"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("model", String(128), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("model", String(128), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    # The last m window outcomes (true = breached), newest last, for the k-of-m persistence rule.
+    Column("history", JSON, nullable=False, default=list),
+    Column("firing", Boolean, nullable=False, default=False),
+    Column("last_fired_at", DateTime(timezone=True), nullable=True),
+    Column("last_evaluated_at", DateTime(timezone=True), nullable=True),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("threshold", Float, nullable=False),
+    Column("details", JSON, nullable=False, default=dict),
+    Index("ix_alert_events_model_at", "model", "at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
