@@ -192,7 +192,7 @@ class JsonLinesSource:
     def frames(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         for path in self.paths:
             with self.fs.open(path, "rb") as handle:
-                reader = pd.read_json(handle, lines=True, chunksize=65_536, dtype=False, convert_dates=False)
+                reader = pd.read_json(handle, lines=True, chunksize=65_536, dtype=False)
                 for block in reader:
                     _require(columns, [str(c) for c in block.columns], path)
                     yield block[list(columns)]

@@ -120,7 +120,13 @@ class TableSink:
 
     def _reflect_or_create(self, name: str, frame: pd.DataFrame) -> sa.Table:
         if sa.inspect(self.engine).has_table(name):
-            return sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+            table = sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+            missing = [str(c) for c in frame.columns if str(c) not in table.c]
+            if missing:
+                raise InvalidInputError(
+                    f"table {name!r} exists without the output's columns {', '.join(missing)}: "
+                    "write to another table (--table) or add the columns", field="table")
+            return table
         table = sa.Table(name, sa.MetaData(), *(sa.Column(str(c), _sql_type(frame[c])) for c in frame.columns))
         self._create(table)
         return table

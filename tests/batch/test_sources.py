@@ -1,0 +1,120 @@
+"""Readers and chunking: every format streams, numbered chunks are exact, bad cells survive to validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from modelport.batch.sources import chunks, is_sql_url, open_source
+from modelport.foundation.errors import InvalidInputError, ValidationError
+from modelport.signatures.schema import ColumnSpec, Signature
+
+SIGNATURE = Signature(columns=(ColumnSpec("a", "float64"), ColumnSpec("b", "int64"), ColumnSpec("s", "string")))
+
+
+def _frame(n: int, offset: int = 0) -> pd.DataFrame:
+    values = np.arange(offset, offset + n)
+    return pd.DataFrame({"a": values * 0.5, "b": values, "s": [f"x{v}" for v in values]})
+
+
+def _read(source, columns=("a", "b", "s")) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.concat(list(source.frames(list(columns))), ignore_index=True)
+
+
+def test_chunks_are_exact_and_numbered_across_uneven_frames() -> None:
+    frames = [_frame(7), _frame(0), _frame(5, 7), _frame(12, 12)]
+    cut = list(chunks(iter(frames), 10))
+    assert [(c.index, c.start, len(c.frame)) for c in cut] == [(0, 0, 10), (1, 10, 10), (2, 20, 4)]
+    assert pd.concat([c.frame for c in cut], ignore_index=True)["b"].tolist() == list(range(24))
+
+
+def test_chunks_of_an_empty_stream_are_none() -> None:
+    assert list(chunks(iter([]), 10)) == []
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "jsonl"])
+def test_each_file_format_reads_a_glob_in_name_order(tmp_path: Path, suffix: str) -> None:
+    for i in (1, 0):
+        part = _frame(3, offset=3 * i)
+        path = tmp_path / f"in-{i}.{suffix}"
+        if suffix == "parquet":
+            part.to_parquet(path)
+        elif suffix == "csv":
+            part.to_csv(path, index=False)
+        else:
+            part.to_json(path, orient="records", lines=True)
+    source = open_source(str(tmp_path / f"in-*.{suffix}"), signature=SIGNATURE)
+    assert source.columns() == ["a", "b", "s"]
+    frame = _read(source)
+    assert frame["b"].tolist() == list(range(6))
+    assert frame["a"].tolist() == pytest.approx([v * 0.5 for v in range(6)])
+
+
+def test_parquet_knows_its_row_count_and_reads_only_asked_columns(tmp_path: Path) -> None:
+    _frame(10).to_parquet(tmp_path / "x.parquet")
+    source = open_source(str(tmp_path / "x.parquet"))
+    assert source.total_rows() == 10
+    assert list(_read(source, ["b"]).columns) == ["b"]
+
+
+def test_a_folder_input_skips_journal_and_hidden_files(tmp_path: Path) -> None:
+    _frame(4).to_parquet(tmp_path / "part-0.parquet")
+    (tmp_path / "_journal").mkdir()
+    (tmp_path / "_journal" / "chunk-0.json").write_text("{}")
+    (tmp_path / ".part-1.parquet.tmp").write_text("junk")
+    assert len(_read(open_source(str(tmp_path), input_format="parquet"))) == 4
+
+
+def test_csv_keeps_a_bad_number_as_text_so_only_its_row_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("a,b,s\n1.5,1,u\nnot-a-number,2,v\n,3,w\n")
+    frame = _read(open_source(str(tmp_path / "x.csv"), signature=SIGNATURE))
+    assert frame["a"].tolist()[:2] == [1.5, "not-a-number"]
+    assert np.isnan(frame["a"].tolist()[2])
+    assert frame["b"].tolist() == [1, 2, 3]
+
+
+def test_a_missing_column_in_a_later_file_names_the_column_and_file(tmp_path: Path) -> None:
+    _frame(2).to_parquet(tmp_path / "a.parquet")
+    _frame(2).drop(columns=["s"]).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValidationError, match=r"input 's': missing column in .*b\.parquet"):
+        _read(open_source(str(tmp_path / "*.parquet")))
+
+
+def test_sql_source_streams_a_query_or_a_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'in.db'}"
+    engine = sa.create_engine(url)
+    _frame(25).to_sql("features", engine, index=False)
+    engine.dispose()
+    assert is_sql_url(url) and is_sql_url("postgresql+psycopg://h/db") and not is_sql_url("s3://b/x.parquet")
+    table = open_source(url, query="features")
+    assert table.columns() == ["a", "b", "s"]
+    assert _read(table)["b"].tolist() == list(range(25))
+    query = open_source(url, query="SELECT b, a FROM features WHERE b >= 20 ORDER BY b")
+    assert _read(query, ["a", "b"])["b"].tolist() == [20, 21, 22, 23, 24]
+
+
+@pytest.mark.parametrize(
+    ("uri", "options", "message"),
+    [
+        ("sqlite:///x.db", {}, r"give the rows to score as a SQL query"),
+        ("{tmp}/x.parquet", {"query": "SELECT 1"}, r"--query applies to a database input only"),
+        ("{tmp}/nothing-*.parquet", {}, r"matches no file"),
+        ("{tmp}/data.txt", {}, r"cannot tell the format of .*data\.txt"),
+        ("{tmp}/data.txt", {"input_format": "xml"}, r"input format 'xml': use parquet, csv or jsonl"),
+    ],
+)
+def test_bad_inputs_are_refused_with_the_fix(tmp_path: Path, uri: str, options: dict[str, str], message: str) -> None:
+    (tmp_path / "data.txt").write_text("a\n1\n")
+    _frame(1).to_parquet(tmp_path / "x.parquet")
+    with pytest.raises(InvalidInputError, match=message):
+        open_source(uri.format(tmp=tmp_path), **options)
+
+
+def test_a_failing_query_names_itself(tmp_path: Path) -> None:
+    source = open_source(f"sqlite:///{tmp_path / 'empty.db'}", query="SELECT * FROM nowhere")
+    with pytest.raises(InvalidInputError, match=r"query 'SELECT \* FROM nowhere' failed"):
+        source.columns()
