@@ -8,7 +8,7 @@ import click
 import typer
 from rich.markup import escape
 
-from modelport.cli import batch, models, predict, quickstart
+from modelport.cli import audit, batch, keys, models, predict, quickstart
 from modelport.cli.errors import exit_code
 from modelport.cli.output import error_console
 from modelport.foundation.errors import ModelportError
@@ -34,6 +34,8 @@ app.add_typer(models.app, name="models")
 app.command("predict")(predict.predict)
 app.command("batch")(batch.batch)
 app.command("quickstart")(quickstart.quickstart)
+app.add_typer(keys.app, name="keys")
+app.command("audit")(audit.audit)
 
 
 def main(argv: list[str] | None = None) -> None:
