@@ -1,0 +1,70 @@
+"""`modelport serve`: every registered model (or the refs given) behind one HTTP server."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import typer
+
+from modelport.foundation.errors import InvalidInputError
+
+
+def serve(
+    refs: list[str] | None = typer.Argument(None, help="Refs to serve (NAME, NAME@ALIAS, NAME:VERSION); default: all."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the models it serves)."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys (loopback only)."),
+    allow_remote_no_auth: bool = typer.Option(
+        False, "--allow-remote-no-auth", help="Allow --no-auth on a non-loopback address (anyone reaching it can predict)."),
+    default_model: str | None = typer.Option(None, "--default-model", help="The model POST /invocations answers for."),
+    max_batch_size: int = typer.Option(64, "--max-batch-size", help="Most rows merged into one predict call."),
+    max_wait_ms: float = typer.Option(0.0, "--max-wait-ms", help="Extra wait for a fuller batch, only under load."),
+    no_batching: bool = typer.Option(False, "--no-batching", help="Call the model once per request."),
+    queue_limit: int = typer.Option(1024, "--queue-limit", help="Requests admitted per model version before 503."),
+    cache_size: int = typer.Option(0, "--cache-size", help="Prediction cache entries per version (0: off)."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Default request deadline in seconds (504 past it)."),
+    body_limit_mb: float = typer.Option(32.0, "--body-limit-mb", help="Largest request body (413 past it)."),
+    memory_budget_mb: float | None = typer.Option(None, "--memory-budget-mb", help="Memory for loaded versions (LRU)."),
+    poll_interval: float = typer.Option(0.5, "--poll-interval", help="Seconds between registry polls (hot swap)."),
+    log_inputs: bool = typer.Option(False, "--log-inputs", help="Put request bodies (first 4 KiB) in access logs."),
+    tls_cert: str | None = typer.Option(None, "--tls-cert", help="TLS certificate file (PEM)."),
+    tls_key: str | None = typer.Option(None, "--tls-key", help="TLS private key file (PEM)."),
+) -> None:
+    """Serve models over HTTP: Open Inference Protocol (V2), KServe v1 and MLflow's /invocations.
+
+    Example: modelport serve cancer --port 8000 --no-auth
+    """
+    from modelport.http.server import serve as run
+    from modelport.serving.config import MIB, ModelConfig, ServerConfig
+
+    check_bind(host, no_auth=no_auth, allow_remote=allow_remote_no_auth)
+    if workers < 1:
+        raise InvalidInputError(f"--workers must be >= 1, got {workers}", field="workers")
+    model = ModelConfig(max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, queue_limit=queue_limit,
+                        batching=not no_batching, cache_size=cache_size)
+    config = ServerConfig(model_defaults=model, poll_interval_s=poll_interval, request_timeout_s=timeout,
+                          body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
+                          default_model=default_model, log_inputs=log_inputs)
+    run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=True,
+        ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+
+
+def check_bind(host: str, *, no_auth: bool, allow_remote: bool) -> None:
+    """Refuse to serve without keys on an address others can reach, unless told to."""
+    if is_loopback(host) or allow_remote:
+        return
+    reason = "without API keys" if no_auth else "until API keys are enabled on this server"
+    raise InvalidInputError(
+        f"--host {host}: refusing to serve {reason} on a non-loopback address; use --host 127.0.0.1, "
+        "or pass --allow-remote-no-auth if the network is trusted", field="host")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,144 @@
+"""`create_app`: the one HTTP application, built by a factory and testable in-process.
+
+What the app holds for routes of every area, on `app.state`: `settings`, `registry`,
+`dataplane` (the serving data plane), `config` (ServerConfig), `clock`, `metrics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelport.foundation.clock import Clock, SystemClock
+from modelport.foundation.settings import Settings
+from modelport.http.errors import install_error_handlers
+from modelport.http.middleware import ServingMiddleware
+from modelport.registry.service import Registry
+from modelport.serving.config import ServerConfig
+from modelport.serving.dataplane import DataPlane
+from modelport.serving.metrics import ServingMetrics
+from modelport.serving.predictions import PredictionSink
+
+#: routes that answer without credentials (load balancers and Prometheus call them)
+PUBLIC_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    refs: Sequence[str] | None = None,
+    config: ServerConfig | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    sink: PredictionSink | None = None,
+    middleware: Sequence[Middleware] = (),
+    no_auth: bool = True,
+    watch: bool = True,
+    drain_on_sigterm: bool = False,
+) -> FastAPI:
+    """The modelport HTTP app serving `refs` (default: every registered model) from the registry of `settings`.
+
+    `middleware` is installed inside the request-id/metrics layer and outside the routes (the
+    place for authentication). `watch=False` turns off registry polling (tests drive
+    `app.state.dataplane.watcher.poll_once()` themselves).
+    """
+    config = config or ServerConfig()
+    clock = clock or SystemClock()
+    owned = registry is None
+    registry = registry or Registry.open(settings, clock=clock)
+    metrics = ServingMetrics()
+    plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await plane.start(watch=watch)
+        restore = _drain_on_sigterm(plane) if drain_on_sigterm else None
+        try:
+            yield
+        finally:
+            if restore is not None:
+                restore()
+            await plane.stop()
+            if owned:
+                registry.close()
+
+    stack = [
+        Middleware(ServingMiddleware, metrics=metrics, body_limit=config.body_limit_bytes,
+                   access_log=config.access_log, log_inputs=config.log_inputs),
+        *_security_middleware(no_auth),
+        *middleware,
+    ]
+    app = FastAPI(title="modelport", summary="Model serving: Open Inference Protocol (V2), KServe v1, MLflow",
+                  lifespan=lifespan, middleware=stack)
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.dataplane = plane
+    app.state.config = config
+    app.state.clock = clock
+    app.state.metrics = metrics
+    app.state.no_auth = no_auth
+    install_error_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _drain_on_sigterm(plane: DataPlane) -> Callable[[], None] | None:
+    """Chain a handler before the server's own: readiness turns 503 before uvicorn starts draining."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(sig: int, frame: FrameType | None) -> None:
+        plane.begin_drain()
+        if callable(previous):
+            previous(sig, frame)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    signal.signal(signal.SIGTERM, on_term)
+    return restore
+
+
+def _security_middleware(no_auth: bool) -> list[Middleware]:
+    """Authentication: the security area installs its guard here (`no_auth` means run without keys)."""
+    return []
+
+
+def _routers() -> list[APIRouter]:
+    """Every router of the app; other areas add theirs with one line each."""
+    from modelport.http import v1, v2
+
+    routers = [v2.router, v1.router, _metrics_router()]
+    # e.g. routers.append(management.router); routers.append(monitoring.router)
+    return routers
+
+
+def _metrics_router() -> APIRouter:
+    router = APIRouter(tags=["observability"])
+
+    @router.get("/metrics", include_in_schema=True)
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format, summed over all worker processes."""
+        body, content_type = request.app.state.metrics.render()
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+def app_factory() -> Any:
+    """The app uvicorn builds in each worker (`--factory`), configured by `modelport.http.server`."""
+    from modelport.http.server import app_from_environment
+
+    return app_from_environment()

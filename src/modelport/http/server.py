@@ -1,0 +1,100 @@
+"""Run the app under uvicorn (uvloop + httptools), with N workers, JSON logs and a graceful SIGTERM drain.
+
+On SIGTERM readiness turns 503 at once (see `drain_on_sigterm` in `create_app`), uvicorn stops
+accepting, in-flight requests finish, and the process exits 0.
+
+The parent process passes the serving spec to workers in one environment variable and, with
+several workers, points PROMETHEUS_MULTIPROC_DIR at a fresh folder before any worker
+imports prometheus_client, so `/metrics` sums every worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from modelport.foundation.settings import Settings
+from modelport.http.middleware import JsonLogFormatter
+from modelport.serving.config import ModelConfig, ServerConfig
+from modelport.serving.metrics import MULTIPROC_ENV
+
+SPEC_ENV = "MODELPORT_SERVE_SPEC"
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """Everything a worker needs to build the same app as its siblings."""
+
+    refs: list[str] = field(default_factory=list)
+    config: ServerConfig = field(default_factory=ServerConfig)
+    no_auth: bool = True
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self.config)
+        return json.dumps({"refs": self.refs, "no_auth": self.no_auth, "config": data})
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeSpec:
+        raw = json.loads(text)
+        config = dict(raw["config"])
+        config["model_defaults"] = ModelConfig(**config["model_defaults"])
+        config["models"] = {name: ModelConfig(**values) for name, values in config["models"].items()}
+        return cls(list(raw["refs"]), ServerConfig(**config), bool(raw["no_auth"]))
+
+
+def app_from_environment() -> Any:
+    """The app a worker builds from the spec its parent left in the environment."""
+    from modelport.http.app import create_app
+
+    spec = ServeSpec.from_json(os.environ.get(SPEC_ENV) or ServeSpec().to_json())
+    return create_app(Settings.from_env(), refs=spec.refs or None, config=spec.config, no_auth=spec.no_auth,
+                      drain_on_sigterm=True)
+
+
+def _drained(sig: int, frame: FrameType | None) -> None:
+    """Nothing left to do: uvicorn re-raises SIGTERM after its graceful stop; this makes that exit 0."""
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for modelport's and uvicorn's loggers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    for name in ("modelport", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config: ServerConfig | None = None,
+          no_auth: bool = True, log_level: str = "INFO", ssl_certfile: str | None = None,
+          ssl_keyfile: str | None = None) -> None:
+    """Serve until SIGTERM or Ctrl-C."""
+    spec = ServeSpec(list(refs), config or ServerConfig(), no_auth)
+    os.environ[SPEC_ENV] = spec.to_json()
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="modelport-metrics-")
+    configure_logging(log_level)
+    uv_config = uvicorn.Config(
+        "modelport.http.app:app_factory", factory=True, host=host, port=port, workers=workers,
+        loop="uvloop", http="httptools", lifespan="on", access_log=False, log_config=None,
+        timeout_graceful_shutdown=int(spec.config.drain_timeout_s), ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile, server_header=False)
+    if workers == 1:
+        signal.signal(signal.SIGTERM, _drained)
+        uvicorn.Server(uv_config).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()

@@ -1,0 +1,48 @@
+"""KServe v1 / TF Serving `:predict` routes and MLflow's `/invocations`."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelport.http.context import dataplane_of, deadline_of, version_of
+from modelport.http.v1_codec import decode_rows, encode_predictions
+from modelport.serving.dataplane import InferenceRequest
+
+router = APIRouter(tags=["KServe v1 and MLflow"])
+_EXAMPLE = {"requestBody": {"content": {
+    "application/json": {"schema": {"type": "object", "example": {"instances": [[5.1, 3.5, 1.4, 0.2]]}}},
+    "text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/v1/models/{name}:predict", openapi_extra=_EXAMPLE)
+@router.post("/v1/models/{name}/versions/{version}:predict", openapi_extra=_EXAMPLE)
+async def predict(request: Request, name: str, version: str | None = None) -> Response:
+    """`{"instances": [...]}` (or MLflow's dataframe_split / dataframe_records / inputs) -> predictions."""
+    return await _answer(request, name, version_of(version))
+
+
+@router.post("/invocations", openapi_extra=_EXAMPLE)
+async def invocations(request: Request) -> Response:
+    """MLflow's scoring route, for the server's default model; JSON as above or text/csv."""
+    return await _answer(request, dataplane_of(request).default_model(), None)
+
+
+@router.get("/v1/models/{name}")
+async def model_status(request: Request, name: str) -> Response:
+    """KServe v1 model status: `{"name": ..., "ready": ...}`."""
+    plane = dataplane_of(request)
+    if name not in plane.served_models():
+        plane.router.route(name)  # raises NotFoundError naming the served models
+    return Response(orjson.dumps({"name": name, "ready": plane.model_ready(name)}), media_type="application/json")
+
+
+async def _answer(request: Request, name: str, version: int | None) -> Response:
+    plane = dataplane_of(request)
+    signature = await plane.signature(name, version)
+    rows = decode_rows(await request.body(), request.headers.get("content-type", ""), signature)
+    result = await plane.infer(InferenceRequest(name, rows, version=version, deadline=deadline_of(request, plane)))
+    body = encode_predictions(result.model, result.version, result.prediction_ids, result.predictions)
+    return Response(body, media_type="application/json")

@@ -1,0 +1,199 @@
+"""Adaptive batching for one model version.
+
+A request that finds the model idle is dispatched at once (no waiting for company); requests
+that arrive while a predict runs queue up and go together in the next call, up to
+`max_batch_size` rows. So batches grow with load and a lone request pays nothing. With
+`max_wait_s > 0`, a batch formed under load may also wait that long to fill up.
+
+Everything here runs on the event loop except `run`, which is called in `executor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelport.foundation.clock import Clock
+from modelport.foundation.errors import DeadlineExceededError
+
+#: run(model_input, want_proba) -> (predictions, probabilities or None)
+RunFn = Callable[[Any, bool], tuple[np.ndarray, np.ndarray | None]]
+CombineFn = Callable[[Sequence[Any]], Any]
+
+
+@dataclass
+class Answer:
+    """One caller's rows of a batch's output."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+    batch_rows: int
+
+
+@dataclass(eq=False)
+class Job:
+    """One caller's validated input waiting for a predict call."""
+
+    data: Any
+    rows: int
+    want_proba: bool
+    deadline: float | None
+    future: asyncio.Future[Answer]
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class AdaptiveBatcher:
+    """Merges concurrent requests for one model version into few predict calls."""
+
+    def __init__(
+        self,
+        run: RunFn,
+        combine: CombineFn,
+        *,
+        executor: Executor,
+        clock: Clock,
+        max_batch_size: int = 64,
+        max_wait_s: float = 0.0,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self._run = run
+        self._combine = combine
+        self._executor = executor
+        self._clock = clock
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_s
+        self._on_batch = on_batch
+        self._pending: deque[Job] = deque()
+        self._pending_rows = 0
+        self._running = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_jobs = 0
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting (not counting the batch that runs)."""
+        return len(self._pending)
+
+    @property
+    def busy(self) -> bool:
+        return self._running or bool(self._pending)
+
+    def submit(self, data: Any, rows: int, *, want_proba: bool = False, deadline: float | None = None) -> asyncio.Future[Answer]:
+        """Queue one caller's validated input; the future resolves to exactly its rows."""
+        loop = asyncio.get_running_loop()
+        job = Job(data, rows, want_proba, deadline, loop.create_future())
+        if deadline is not None:
+            job.timer = loop.call_later(max(deadline - self._clock.monotonic(), 0.0), _expire, job)
+        self._pending.append(job)
+        self._pending_rows += rows
+        if self._timer is not None and self._pending_rows >= self.max_batch_size:
+            self._timer.cancel()
+            self._timer = None
+            self._launch()
+        elif not self._running and self._timer is None:
+            self._launch()
+        return job.future
+
+    def _take(self) -> list[Job]:
+        """The next batch: live jobs in arrival order, at least one, at most max_batch_size rows."""
+        now = self._clock.monotonic()
+        jobs: list[Job] = []
+        rows = 0
+        while self._pending:
+            job = self._pending[0]
+            if job.future.done() or (job.deadline is not None and job.deadline <= now):
+                self._pending.popleft()
+                self._pending_rows -= job.rows
+                _expire(job)
+                continue
+            if jobs and rows + job.rows > self.max_batch_size:
+                break
+            self._pending.popleft()
+            self._pending_rows -= job.rows
+            jobs.append(job)
+            rows += job.rows
+        return jobs
+
+    def _launch(self) -> None:
+        self._timer = None
+        jobs = self._take()
+        if not jobs:
+            self._running = False
+            return
+        self._running = True
+        self._last_jobs = len(jobs)
+        if self._on_batch is not None:
+            self._on_batch(sum(j.rows for j in jobs))
+        parts = [(j.data, j.want_proba) for j in jobs]
+        done = asyncio.wrap_future(self._executor.submit(self._work, parts))
+        done.add_done_callback(lambda fut: self._finish(jobs, fut))
+
+    def _work(self, parts: list[tuple[Any, bool]]) -> list[tuple[np.ndarray, np.ndarray | None] | BaseException]:
+        """In the executor: one predict over all parts; if it fails, each part alone (to find the culprit)."""
+        want_proba = any(p[1] for p in parts)
+        try:
+            predictions, probabilities = self._run(self._combine([p[0] for p in parts]), want_proba)
+        except Exception as exc:
+            if len(parts) == 1:
+                return [exc]
+            return [self._alone(data, proba) for data, proba in parts]
+        sizes = [_rows(p[0]) for p in parts]
+        preds = _split(predictions, sizes)
+        probas = _split(probabilities, sizes) if probabilities is not None else [None] * len(parts)
+        return [(p, q) for p, q in zip(preds, probas, strict=True)]
+
+    def _alone(self, data: Any, want_proba: bool) -> tuple[np.ndarray, np.ndarray | None] | BaseException:
+        try:
+            return self._run(self._combine([data]), want_proba)
+        except Exception as exc:
+            return exc
+
+    def _finish(self, jobs: list[Job], done: asyncio.Future[Any]) -> None:
+        batch_rows = sum(j.rows for j in jobs)
+        error = done.exception()
+        outcomes = [error] * len(jobs) if error is not None else done.result()
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if job.timer is not None:
+                job.timer.cancel()
+            if job.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(Answer(outcome[0], outcome[1], batch_rows))
+        self._next()
+
+    def _next(self) -> None:
+        """Start the next batch, after a short wait for company only if the model is under load."""
+        if not self._pending:
+            self._running = False
+            return
+        if self.max_wait_s > 0 and self._last_jobs > 1 and self._pending_rows < self.max_batch_size:
+            self._running = False
+            self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._launch)
+            return
+        self._launch()
+
+
+def _expire(job: Job) -> None:
+    if not job.future.done():
+        job.future.set_exception(DeadlineExceededError("the request's deadline passed before the model answered"))
+
+
+def _rows(data: Any) -> int:
+    return len(data)
+
+
+def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    out = []
+    start = 0
+    for size in sizes:
+        out.append(values[start:start + size])
+        start += size
+    return out

@@ -1,0 +1,154 @@
+"""The prediction log seam: every served row, good or failed, handed to a `PredictionSink` off the hot path."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger("modelport.serving.predictions")
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One served row: what came in, what went out, who answered and how long it took."""
+
+    prediction_id: str
+    model: str
+    version: int | None
+    route: str  # "primary" or "shadow"
+    time: datetime
+    inputs: dict[str, Any]
+    outputs: Any
+    probabilities: list[float] | None
+    latency_ms: float
+    status: str  # "ok" or the error kind
+    error: str | None = None
+
+
+@runtime_checkable
+class PredictionSink(Protocol):
+    """Receives prediction records; `record` must not block (queue and return)."""
+
+    def record(self, rows: list[PredictionRecord]) -> None:
+        """Accept a group of records."""
+        ...
+
+
+class NullSink:
+    """A sink that drops everything (the default until a prediction log is plugged in)."""
+
+    def record(self, rows: list[PredictionRecord]) -> None:
+        """Drop the records."""
+
+
+def new_prediction_ids(count: int) -> list[str]:
+    """`count` unique ids, one per row (uuid4 hex: random, unguessable, 32 characters)."""
+    return [uuid.uuid4().hex for _ in range(count)]
+
+
+class SinkFeeder:
+    """Builds records in a background thread so the event loop only appends a closure to a deque."""
+
+    def __init__(self, sink: PredictionSink, *, max_pending: int = 10_000) -> None:
+        self.sink = sink
+        self.enabled = not isinstance(sink, NullSink)
+        self._pending: deque[Callable[[], list[PredictionRecord]]] = deque(maxlen=max_pending)
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, build: Callable[[], list[PredictionRecord]]) -> None:
+        """Queue a builder of records; a full queue drops the oldest (the log never slows serving)."""
+        if not self.enabled:
+            return
+        self._pending.append(build)
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the background thread (no-op for a NullSink)."""
+        if self.enabled and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="modelport-prediction-log", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Flush what is pending and stop."""
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def flush(self) -> None:
+        """Build and hand over everything pending, in the caller's thread."""
+        while self._pending:
+            build = self._pending.popleft()
+            try:
+                self.sink.record(build())
+            except Exception:  # a broken log must never break serving
+                log.exception("prediction sink failed")
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            self.flush()
+        self.flush()
+
+
+def build_records(
+    key: tuple[str, int], ids: list[str] | None, inputs: Any, columns: list[str], time: datetime, latency_ms: float,
+    *, predictions: np.ndarray | None = None, probabilities: np.ndarray | None = None,
+    error: BaseException | None = None,
+) -> list[PredictionRecord]:
+    """One record per row of a request (in the log thread: this is where the cost of the log is paid)."""
+    rows = _input_rows(inputs, columns)
+    count = len(predictions) if predictions is not None else len(rows) or 1
+    ids = ids or new_prediction_ids(count)
+    status = "ok" if error is None else type(error).__name__
+    message = None if error is None else str(error)
+    out = []
+    for i in range(count):
+        out.append(PredictionRecord(
+            prediction_id=ids[i], model=key[0], version=key[1], route="primary", time=time,
+            inputs=rows[i] if i < len(rows) else {}, outputs=_plain(predictions[i]) if predictions is not None else None,
+            probabilities=[float(p) for p in probabilities[i]] if probabilities is not None else None,
+            latency_ms=latency_ms, status=status, error=message))
+    return out
+
+
+def _input_rows(inputs: Any, columns: list[str]) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    try:
+        if isinstance(inputs, pd.DataFrame):
+            return _records(inputs)
+        if isinstance(inputs, dict):
+            return _records(pd.DataFrame({k: np.asarray(v).reshape(-1) for k, v in inputs.items()}))
+        array = np.asarray(inputs, dtype=object)
+        if array.ndim == 1 and len(columns) == len(array):
+            array = array.reshape(1, -1)
+        if array.ndim == 2 and array.shape[1] == len(columns):
+            return [dict(zip(columns, map(_plain, row), strict=True)) for row in array]
+        return [{"input": _plain(row)} for row in array] if array.ndim >= 1 else []
+    except (ValueError, TypeError):
+        return []  # unreadable input (a rejected request): logged without its rows
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,94 @@
+"""Fixtures for the HTTP tests: a registry with real models, an app built by create_app, clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from modelport.foundation.settings import Settings
+from modelport.http.app import create_app
+from modelport.registry.service import Registry
+from modelport.serving.config import ServerConfig
+
+
+@pytest.fixture(scope="session")
+def cancer_models(cancer):  # type: ignore[no-untyped-def]
+    """Two classifiers on breast cancer: scaler + logistic regression, and a small random forest."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = cancer
+    fast = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x, y)
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(x, y)
+    return fast, forest
+
+
+@pytest.fixture(scope="session")
+def served_home(tmp_path_factory: pytest.TempPathFactory, cancer, iris, iris_pipeline, cancer_models) -> Path:  # type: ignore[no-untyped-def]
+    """A registry (built once) with `cancer` v1 (logistic, champion), v2 (forest) and `iris` v1."""
+    home = tmp_path_factory.mktemp("served")
+    registry = Registry.open(Settings.at(home))
+    x, _ = cancer
+    fast, forest = cancer_models
+    registry.register(fast, name="cancer", input_example=x.head(3), alias="champion")
+    registry.register(forest, name="cancer", input_example=x.head(3))
+    registry.register(iris_pipeline, name="iris", input_example=iris[0].head(3))
+    registry.close()
+    return home
+
+
+@pytest.fixture
+def served_settings(served_home: Path, tmp_path: Path) -> Settings:
+    """Settings on a private copy of the served registry (tests may move aliases)."""
+    import shutil
+
+    copy = tmp_path / "home"
+    shutil.copytree(served_home, copy)
+    return Settings.at(copy)
+
+
+def make_client(app: Any) -> httpx.AsyncClient:
+    """An in-process client (httpx ASGITransport)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://modelport.test")
+
+
+@pytest.fixture
+async def client(served_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of an app serving every registered model, all loaded."""
+    app = create_app(served_settings, config=ServerConfig(access_log=False), watch=False)
+    async with app.router.lifespan_context(app), make_client(app) as http:
+        await app.state.dataplane.wait_ready()
+        yield http
+
+
+@pytest.fixture
+def rows(cancer) -> Iterator[list[list[float]]]:  # type: ignore[no-untyped-def]
+    """The first 8 rows of breast cancer as plain lists."""
+    yield cancer[0].head(8).to_numpy().tolist()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio (uvloop in production)."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def python_models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with `slow` (SlowDoubler) and `picky` (PickyDoubler), custom Python models."""
+    import pandas as pd
+    from serving_test_models import PickyDoubler, SlowDoubler
+
+    home = tmp_path_factory.mktemp("python-models")
+    registry = Registry.open(Settings.at(home))
+    example = pd.DataFrame({"x": [1.0, 2.0], "delay": [0.0, 0.0]})
+    registry.register(SlowDoubler(), name="slow", input_example=example, trust=True, flavor="python")
+    registry.register(PickyDoubler(), name="picky", input_example=example[["x"]], trust=True, flavor="python")
+    registry.close()
+    return home
