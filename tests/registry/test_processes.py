@@ -30,11 +30,11 @@ def _env(settings: Settings) -> dict[str, str]:
             "MODELPORT_ARTIFACTS": settings.artifacts_url}
 
 
-def _wait_for(path: Path, proc: subprocess.Popen[bytes], deadline: float = 60.0) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen[bytes], errors: Path, deadline: float = 120.0) -> None:
     end = time.monotonic() + deadline
     while not path.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"child exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise AssertionError(f"child exited early: {errors.read_text()}")
         if time.monotonic() > end:
             raise AssertionError(f"child did not reach {path.name} within {deadline}s")
         time.sleep(0.05)
@@ -97,13 +97,15 @@ def test_kill_during_registration_leaves_no_visible_unloadable_version(settings:
         setattr(owner, {attribute!r}, stop)
         modelport.register(model, name="crash", input_example=x.head())
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], env=_env(settings), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    try:
-        _wait_for(reached, proc)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    errors = tmp_path / "child.err"
+    with errors.open("wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", script], env=_env(settings), stdout=subprocess.DEVNULL,
+                                stderr=stderr)
+        try:
+            _wait_for(reached, proc, errors)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
     registry = Registry.open(settings)
     try:
         models = registry.store.list_models()
