@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,24 @@ def make_client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://modelport.test")
 
 
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan, wait for its models, and give an in-process client."""
+    async with app.router.lifespan_context(app), make_client(app) as http:
+        await app.state.dataplane.wait_ready()
+        yield http
+
+
+@pytest.fixture
+def serve_app() -> Any:
+    """`running(app)`: for tests that build their own app."""
+    return running
+
+
 @pytest.fixture
 async def client(served_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client of an app serving every registered model, all loaded."""
-    app = create_app(served_settings, config=ServerConfig(access_log=False), watch=False)
-    async with app.router.lifespan_context(app), make_client(app) as http:
-        await app.state.dataplane.wait_ready()
+    async with running(create_app(served_settings, config=ServerConfig(access_log=False), watch=False)) as http:
         yield http
 
 

@@ -45,15 +45,12 @@ async def test_invocations_needs_a_default_when_several_models_are_served(client
     assert response.status_code == 404 and "--default-model" in response.json()["error"]
 
 
-async def test_invocations_json_and_csv(served_settings, rows, cancer) -> None:
-    from conftest import make_client
-
+async def test_invocations_json_and_csv(served_settings, serve_app, rows, cancer) -> None:
     from modelport.http.app import create_app
     from modelport.serving.config import ServerConfig
 
     app = create_app(served_settings, refs=["cancer"], config=ServerConfig(access_log=False), watch=False)
-    async with app.router.lifespan_context(app), make_client(app) as http:
-        await app.state.dataplane.wait_ready()
+    async with serve_app(app) as http:
         as_json = await http.post("/invocations", json={"dataframe_split": {"columns": list(cancer[0].columns), "data": rows}})
         csv = cancer[0].head(8).to_csv(index=False)
         as_csv = await http.post("/invocations", content=csv, headers={"content-type": "text/csv"})
