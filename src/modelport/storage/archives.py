@@ -36,11 +36,17 @@ def extract(
     archive: Path, target: Path, *, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_TOTAL_BYTES
 ) -> list[Path]:
     """Check every member first, then extract into `target`; refuse the archive whole on any problem."""
-    if zipfile.is_zipfile(archive):
+    # is_zipfile looks for a zip directory near the END, so a tar whose last member is a zip passes it too
+    if zipfile.is_zipfile(archive) and not _has_tar_header(archive):
         return _extract_zip(archive, target, max_members, max_bytes)
     if tarfile.is_tarfile(archive):
         return _extract_tar(archive, target, max_members, max_bytes)
     raise UnsafeArtifactError(f"{archive.name} is neither a zip nor a tar archive")
+
+
+def _has_tar_header(archive: Path) -> bool:
+    with archive.open("rb") as handle:
+        return handle.read(512)[257:262] == b"ustar"
 
 
 def _check_counts(count: int, total: int, max_members: int, max_bytes: int) -> None:
