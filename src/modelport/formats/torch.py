@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -142,7 +144,8 @@ class TorchAdapter:
 
         if isinstance(obj, torch.jit.ScriptModule):
             path = directory / "model.pt"
-            torch.jit.save(obj, str(path))
+            with _torchscript_is_supported():
+                torch.jit.save(obj, str(path))
             return path
         if isinstance(obj, torch.export.ExportedProgram):
             path = directory / "model.pt2"
@@ -180,9 +183,18 @@ class TorchAdapter:
 
 def _load_torchscript(path: Path) -> Any:
     torch = require("torch", "torch")
-    module = torch.jit.load(str(path), map_location="cpu")
+    with _torchscript_is_supported():
+        module = torch.jit.load(str(path), map_location="cpu")
     module.eval()
     return module
+
+
+@contextmanager
+def _torchscript_is_supported() -> Iterator[None]:
+    """Silence torch's deprecation of TorchScript: existing TorchScript files are a format we keep serving."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=DeprecationWarning)
+        yield
 
 
 def _load_exported(path: Path) -> Any:
