@@ -76,7 +76,7 @@ def serve_app() -> Any:
 @pytest.fixture
 async def client(served_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client of an app serving every registered model, all loaded."""
-    async with running(create_app(served_settings, config=ServerConfig(access_log=False), watch=False)) as http:
+    async with running(create_app(served_settings, config=ServerConfig(access_log=False), watch=False, no_auth=True)) as http:
         yield http
 
 
@@ -105,3 +105,79 @@ def python_models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     registry.register(PickyDoubler(), name="picky", input_example=example[["x"]], trust=True, flavor="python")
     registry.close()
     return home
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """`modelport serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, home: Path, args: list[str], env: dict[str, str] | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {**os.environ, "MODELPORT_HOME": str(home), **(env or {})}
+        environment.pop("MODELPORT_DB_URL", None)
+        environment.pop("MODELPORT_ARTIFACTS", None)
+        command = [sys.executable, "-c", "from modelport.cli.app import main; main()", "serve", *args,
+                   "--port", str(self.port), "--no-auth"]
+        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Poll readiness until 200 or the deadline (the server loads and warms its models first)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}: {self.output()}")
+            try:
+                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"server not ready after {timeout}s")
+
+    def output(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.read().decode(errors="replace") if self.process.poll() is not None else ""
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+@pytest.fixture
+def start_server() -> Iterator[Any]:
+    """Start servers (`start_server(home, args)`), all stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def start(home: Path, args: list[str], env: dict[str, str] | None = None) -> ServerProcess:
+        server = ServerProcess(home, args, env)
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

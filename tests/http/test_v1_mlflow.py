@@ -49,7 +49,8 @@ async def test_invocations_json_and_csv(served_settings, serve_app, rows, cancer
     from modelport.http.app import create_app
     from modelport.serving.config import ServerConfig
 
-    app = create_app(served_settings, refs=["cancer"], config=ServerConfig(access_log=False), watch=False)
+    app = create_app(served_settings, refs=["cancer"], config=ServerConfig(access_log=False), watch=False,
+                     no_auth=True)
     async with serve_app(app) as http:
         as_json = await http.post("/invocations", json={"dataframe_split": {"columns": list(cancer[0].columns), "data": rows}})
         csv = cancer[0].head(8).to_csv(index=False)

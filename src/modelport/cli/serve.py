@@ -15,8 +15,6 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the models it serves)."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys (loopback only)."),
-    allow_remote_no_auth: bool = typer.Option(
-        False, "--allow-remote-no-auth", help="Allow --no-auth on a non-loopback address (anyone reaching it can predict)."),
     default_model: str | None = typer.Option(None, "--default-model", help="The model POST /invocations answers for."),
     max_batch_size: int = typer.Option(64, "--max-batch-size", help="Most rows merged into one predict call."),
     max_wait_ms: float = typer.Option(0.0, "--max-wait-ms", help="Extra wait for a fuller batch, only under load."),
@@ -38,7 +36,7 @@ def serve(
     from modelport.http.server import serve as run
     from modelport.serving.config import MIB, ModelConfig, ServerConfig
 
-    check_bind(host, no_auth=no_auth, allow_remote=allow_remote_no_auth)
+    check_bind(host, no_auth=no_auth)
     if workers < 1:
         raise InvalidInputError(f"--workers must be >= 1, got {workers}", field="workers")
     model = ModelConfig(max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, queue_limit=queue_limit,
@@ -46,18 +44,24 @@ def serve(
     config = ServerConfig(model_defaults=model, poll_interval_s=poll_interval, request_timeout_s=timeout,
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs)
-    run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=True,
+    run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
         ssl_certfile=tls_cert, ssl_keyfile=tls_key)
 
 
-def check_bind(host: str, *, no_auth: bool, allow_remote: bool) -> None:
-    """Refuse to serve without keys on an address others can reach, unless told to."""
-    if is_loopback(host) or allow_remote:
+def check_bind(host: str, *, no_auth: bool) -> None:
+    """Refuse --no-auth on an address others can reach; say loudly when it is used on loopback."""
+    if not no_auth:
         return
-    reason = "without API keys" if no_auth else "until API keys are enabled on this server"
-    raise InvalidInputError(
-        f"--host {host}: refusing to serve {reason} on a non-loopback address; use --host 127.0.0.1, "
-        "or pass --allow-remote-no-auth if the network is trusted", field="host")
+    if not is_loopback(host):
+        raise InvalidInputError(
+            f"--host {host}: --no-auth is allowed only on a loopback address (127.0.0.1, ::1, localhost); "
+            "create a key instead: modelport keys create --scope admin", field="host")
+    from rich.markup import escape
+
+    from modelport.cli.output import error_console
+
+    error_console().print("[bold yellow]WARNING: serving WITHOUT API keys (--no-auth): anyone who can reach "
+                          f"{escape(host)} can predict, register and delete models.[/]", highlight=False)
 
 
 def is_loopback(host: str) -> bool:

@@ -39,7 +39,7 @@ def create_app(
     registry: Registry | None = None,
     sink: PredictionSink | None = None,
     middleware: Sequence[Middleware] = (),
-    no_auth: bool = True,
+    no_auth: bool = False,
     watch: bool = True,
     drain_on_sigterm: bool = False,
 ) -> FastAPI:
@@ -72,7 +72,7 @@ def create_app(
     stack = [
         Middleware(ServingMiddleware, metrics=metrics, body_limit=config.body_limit_bytes,
                    access_log=config.access_log, log_inputs=config.log_inputs),
-        *_security_middleware(no_auth),
+        *_security_middleware(no_auth, registry, clock, config),
         *middleware,
     ]
     app = FastAPI(title="modelport", summary="Model serving: Open Inference Protocol (V2), KServe v1, MLflow",
@@ -111,16 +111,23 @@ def _drain_on_sigterm(plane: DataPlane) -> Callable[[], None] | None:
     return restore
 
 
-def _security_middleware(no_auth: bool) -> list[Middleware]:
-    """Authentication: the security area installs its guard here (`no_auth` means run without keys)."""
-    return []
+def _security_middleware(no_auth: bool, registry: Registry, clock: Clock, config: ServerConfig) -> list[Middleware]:
+    """The security guard (http/guards.py); `no_auth` turns off keys only, every other check stays on."""
+    from modelport.http.guards import guard_middleware
+    from modelport.security.config import SecurityConfig
+    from modelport.security.keys import KeyStore
+
+    keys = None if no_auth else KeyStore(registry.store.engine, clock=clock, audit=registry.store)
+    return guard_middleware(keys=keys, config=SecurityConfig.from_env(), clock=clock,
+                            default_model=config.default_model)
 
 
 def _routers() -> list[APIRouter]:
     """Every router of the app; other areas add theirs with one line each."""
-    from modelport.http import v1, v2
+    from modelport.http import management, v1, v2
 
     routers = [v2.router, v1.router, _metrics_router()]
+    routers.append(management.router)
     # e.g. routers.append(management.router); routers.append(monitoring.router)
     return routers
 

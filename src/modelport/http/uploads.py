@@ -48,9 +48,9 @@ class UploadOptions:
 
 
 def security_config(request: Request) -> SecurityConfig:
-    """The app's security settings (defaults when the app has none)."""
+    """The app's security settings (from the environment when the app holds none)."""
     found = getattr(request.app.state, "security", None)
-    return found if isinstance(found, SecurityConfig) else SecurityConfig()
+    return found if isinstance(found, SecurityConfig) else SecurityConfig.from_env()
 
 
 async def register_upload(request: Request, registry: Registry, options: UploadOptions) -> VersionRecord:
