@@ -1,0 +1,168 @@
+"""The prediction log: writes, window reads, retention, erasure, and the batching sink's durability."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from modelport.foundation.clock import ManualClock
+from modelport.foundation.errors import InvalidInputError
+from modelport.foundation.settings import Settings
+from modelport.monitoring.log import PredictionLog
+from modelport.monitoring.records import parse_window
+from modelport.monitoring.service import Monitoring
+from modelport.monitoring.sink import PredictionLogSink
+from modelport.storage.database import make_engine, upgrade
+
+from .builders import START, record
+
+
+def test_window_reads_inputs_outputs_and_metadata(any_db_monitoring: Monitoring) -> None:
+    log = any_db_monitoring.log
+    log.write([record(inputs={"x": float(i), "c": "a"}, outputs="yes", probabilities=[0.3, 0.7],
+                      at=START - timedelta(minutes=i)) for i in range(1, 11)])
+    log.write([record(at=START - timedelta(hours=3)), record(model="other"), record(route="shadow"),
+               record(status="ValueError", error="boom", outputs=None)])
+    window = log.window("m", timedelta(hours=1), classes=["no", "yes"])
+    assert len(window) == 10
+    assert sorted(window.inputs["x"]) == [float(i) for i in range(1, 11)]
+    assert list(window.outputs.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert set(window.meta["route"]) == {"primary"}
+    everything = log.window("m", timedelta(hours=1), route=None, ok_only=False)
+    assert len(everything) == 12
+
+
+def test_serving_records_and_dicts_are_accepted(monitoring: Monitoring) -> None:
+    from modelport.serving.predictions import PredictionRecord as ServingRecord
+
+    served = ServingRecord("a1", "m", 2, "primary", START, {"x": 1}, 1, [0.1, 0.9], 3.0, "ok")
+    as_dict = {"prediction_id": "a2", "model": "m", "version": 2, "route": "primary", "time": START, "inputs": {"x": 2},
+               "outputs": 0, "probabilities": None, "latency_ms": 1.0, "status": "ok", "error": None}
+    assert monitoring.log.write([served, as_dict]) == 2
+    assert monitoring.log.count("m") == 2
+
+
+def test_retention_by_age_and_by_count(monitoring: Monitoring, clock: ManualClock) -> None:
+    monitoring.log.write([record(at=START - timedelta(days=d)) for d in range(10)])
+    assert monitoring.log.retain(max_age=timedelta(days=7)) == 2  # 8 and 9 days old (7 is not older)
+    assert monitoring.log.retain(max_rows=4) == 4
+    assert monitoring.log.count() == 4
+    with pytest.raises(InvalidInputError, match="max_rows"):
+        monitoring.log.retain(max_rows=-1)
+
+
+def test_erasure_by_input_field_value(any_db_monitoring: Monitoring) -> None:
+    log = any_db_monitoring.log
+    log.write([record(inputs={"customer": "c-17", "x": 1.0}) for _ in range(3)])
+    log.write([record(inputs={"customer": "c-18", "x": 1.0}), record(model="n", inputs={"customer": "c-17"})])
+    assert log.erase("customer", "c-17", model="m") == 3
+    assert log.count("m") == 1 and log.count("n") == 1
+    assert log.erase("customer", "c-17") == 1
+    with pytest.raises(InvalidInputError, match="input field"):
+        log.erase("", "x")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("1h", 3600), ("7d", 604800), ("2w", 1209600)])
+def test_windows(text: str, seconds: int) -> None:
+    assert parse_window(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "0h", "-1h", "1y", "1.5h", "1h; drop"])
+def test_bad_windows(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="window"):
+        parse_window(text)
+
+
+def test_sink_record_never_writes_and_close_flushes_everything(monitoring: Monitoring) -> None:
+    sink = PredictionLogSink(monitoring.log, flush_interval=3600)
+    sink.record([record() for _ in range(500)])
+    assert monitoring.log.count() == 0 and sink.pending == 500
+    sink.close()
+    assert monitoring.log.count() == 500 and sink.pending == 0 and sink.written == 500
+
+
+def test_sink_keeps_rows_while_the_database_fails_then_bounds_the_buffer(tmp_path: Path) -> None:
+    broken = PredictionLog(make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}"))
+    errors: list[BaseException] = []
+    sink = PredictionLogSink(broken, autostart=False, max_buffer=50, on_error=errors.append)
+    sink.record([record() for _ in range(40)])
+    assert sink.flush() == 0 and sink.pending == 40 and errors
+    sink.record([record() for _ in range(30)])
+    assert sink.pending == 50 and sink.dropped == 20
+    upgrade(broken.engine)
+    assert sink.flush() == 50 and broken.count() == 50
+
+
+def test_background_flusher_writes_within_the_interval(monitoring: Monitoring) -> None:
+    sink = PredictionLogSink(monitoring.log, flush_interval=0.05)
+    try:
+        sink.record([record() for _ in range(10)])
+        deadline = time.monotonic() + 10
+        while monitoring.log.count() < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert monitoring.log.count() == 10
+    finally:
+        sink.close()
+
+
+CHILD = textwrap.dedent("""
+    import sys, time, uuid
+    from datetime import datetime, timezone
+    from modelport.monitoring.log import PredictionLog
+    from modelport.monitoring.sink import PredictionLogSink
+    from modelport.storage.database import make_engine
+    sink = PredictionLogSink(PredictionLog(make_engine(sys.argv[1])), flush_interval=float(sys.argv[2]))
+    i = 0
+    while True:
+        sink.record([{"prediction_id": uuid.uuid4().hex, "model": "m", "version": 1, "route": "primary",
+                      "time": datetime.now(timezone.utc), "inputs": {"seq": i}, "outputs": 0, "probabilities": None,
+                      "latency_ms": 1.0, "status": "ok", "error": None}])
+        i += 1
+        time.sleep(0.002)
+""")
+
+
+@pytest.mark.slow
+def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
+    interval = 0.5
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    upgrade(make_engine(url))
+    log = PredictionLog(make_engine(url))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(interval)], env={**os.environ})
+    try:
+        deadline = time.monotonic() + 60
+        while log.count() < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert log.count() >= 300, "the child never flushed"
+        killed_at = datetime.now(timezone.utc)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    window = log.window("m", timedelta(days=1), end=killed_at + timedelta(seconds=1))
+    seqs = sorted(window.inputs["seq"])
+    assert seqs == list(range(len(seqs))), "rows were lost before the last flush"
+    newest = max(window.meta["at"])
+    newest = newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
+    # Lost: only rows recorded after the last committed batch, i.e. within one interval (+ one write).
+    assert (killed_at - newest).total_seconds() <= interval + 0.5
+
+
+def test_settings_based_sink_is_reachable_from_the_facade(home: Path) -> None:
+    from modelport.monitoring.service import open_monitoring
+
+    registry, monitoring = open_monitoring(Settings.at(home))
+    try:
+        sink = monitoring.sink(flush_interval=3600)
+        sink.record([record()])
+        sink.close()
+        assert monitoring.log.count() == 1
+    finally:
+        registry.close()
