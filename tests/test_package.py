@@ -36,7 +36,7 @@ def test_public_api_is_pinned() -> None:
     assert modelport.__all__ == sorted([
         "Client", "ConflictError", "IntegrityError", "InvalidInputError", "ModelExecutionError", "ModelportError",
         "NotFoundError", "Settings", "Signature", "UnsafeArtifactError", "UnsupportedFormatError", "ValidationError",
-        "__version__", "load", "register",
+        "__version__", "batch_score", "feedback", "load", "register",
     ])
     for name in modelport.__all__:
         assert getattr(modelport, name) is not None

@@ -15,6 +15,8 @@ _EXPORTS = {
     "Client": "modelport.client",
     "register": "modelport.client",
     "load": "modelport.client",
+    "batch_score": "modelport.batch.job",
+    "feedback": "modelport.monitoring.service",
     "Settings": "modelport.foundation.settings",
     "Signature": "modelport.signatures.schema",
     "ModelportError": "modelport.foundation.errors",
@@ -31,6 +33,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
+    from modelport.batch.job import batch_score
     from modelport.client import Client, load, register
     from modelport.foundation.errors import (
         ConflictError,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from modelport.foundation.settings import Settings
+    from modelport.monitoring.service import feedback
     from modelport.signatures.schema import Signature
 
 
