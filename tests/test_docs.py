@@ -32,7 +32,7 @@ def test_examples_in_page_run(page: str, home: Path, tmp_path: Path, monkeypatch
     for language, code in blocks(page):
         if language == "python":
             with contextlib.redirect_stdout(printed):
-                exec(compile(code, f"{page}", "exec"), namespace)  # noqa: S102 - our own docs
+                exec(compile(code, f"{page}", "exec"), namespace)
         elif language == "text":
             expected_output.append(code)
         else:

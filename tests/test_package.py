@@ -44,7 +44,7 @@ def test_public_api_is_pinned() -> None:
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        modelport.nope  # noqa: B018
+        modelport.nope
 
 
 def test_cli_starts_without_ml_frameworks() -> None:

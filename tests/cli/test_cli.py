@@ -113,7 +113,7 @@ def test_archive_and_delete(home: Path, capsys, model_file: Path) -> None:
 def test_errors_are_one_line_with_an_exit_code(home: Path, capsys, model_file: Path, rows_csv: Path,
                                               args: list[str], code: int, message: str) -> None:
     args = [str(model_file) if a == "MODEL" else str(rows_csv) if a == "ROWS" else a for a in args]
-    got, out, err = run(capsys, *args)
+    got, _, err = run(capsys, *args)
     assert got == code, err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 

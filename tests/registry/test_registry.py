@@ -152,11 +152,11 @@ def test_example_the_model_cannot_take_is_refused(registry: Registry, iris, iris
 
 
 def test_unknown_objects_and_files_are_refused(registry: Registry, tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFormatError, match="cannot register an object of type builtins.dict"):
+    with pytest.raises(UnsupportedFormatError, match=r"cannot register an object of type builtins\.dict"):
         registry.register({"not": "a model"}, name="thing")
     junk = tmp_path / "model.bin"
     junk.write_bytes(b"\x00\x01 not a model")
-    with pytest.raises(UnsupportedFormatError, match="cannot tell the format of 'model.bin'; supported flavors: sklearn"):
+    with pytest.raises(UnsupportedFormatError, match=r"cannot tell the format of 'model\.bin'; supported flavors: sklearn"):
         registry.register(junk, name="thing")
     with pytest.raises(UnsupportedFormatError, match="unknown flavor 'keras'"):
         registry.register(junk, name="thing", flavor="keras")

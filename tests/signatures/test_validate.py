@@ -164,7 +164,7 @@ def test_infer_signature_from_mixed_frame() -> None:
 def test_signature_from_malformed_dict_names_the_problem() -> None:
     from modelport.foundation.errors import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match="invalid signature: .*dtype 'complex'"):
+    with pytest.raises(InvalidInputError, match=r"invalid signature: .*dtype 'complex'"):
         Signature.from_dict({"inputs": {"type": "columns", "columns": [{"name": "a", "dtype": "complex"}]}})
     with pytest.raises(InvalidInputError, match="invalid signature"):
         Signature.from_dict({"nothing": 1})
