@@ -247,7 +247,8 @@ def _select(parts: list[tuple[Result, np.ndarray, float]], *, first: bool, class
     for result, truth, _ in ordered[1:]:
         value = np.where(truth, result.value, value)
         if result.probabilities is not None:
-            probabilities = np.where(truth[:, None], result.probabilities, probabilities)
+            fallback = np.nan if probabilities is None else probabilities
+            probabilities = np.where(truth[:, None], result.probabilities, fallback)
     return Result(value, probabilities if classify else None)
 
 
@@ -299,12 +300,21 @@ SCORERS: dict[str, Callable[[Element, Env, Context], Result]] = {
 }
 
 
+#: every model element of PMML 4.4
+PMML_MODELS = frozenset({
+    "AnomalyDetectionModel", "AssociationModel", "BayesianNetworkModel", "BaselineModel", "ClusteringModel",
+    "GaussianProcessModel", "GeneralRegressionModel", "MiningModel", "NaiveBayesModel", "NearestNeighborModel",
+    "NeuralNetwork", "RegressionModel", "RuleSetModel", "SequenceModel", "Scorecard", "SupportVectorMachineModel",
+    "TextModel", "TimeSeriesModel", "TreeModel",
+})
+
+
 def ensure_supported(document: Element) -> Any:
     """The first model element of a PMML document, refusing model types this scorer does not know."""
-    models = [child for child in document if child.tag.endswith("Model")]
+    models = [child for child in document if child.tag in PMML_MODELS]
     if not models:
         raise InvalidInputError("the PMML document holds no model element", field="model")
-    unknown = sorted({e.tag for e in document.iter() if e.tag.endswith("Model") and e.tag not in SCORERS})
+    unknown = sorted({e.tag for e in document.iter() if e.tag in PMML_MODELS and e.tag not in SCORERS})
     if unknown:
         raise UnsupportedFormatError(
             f"PMML model type(s) {', '.join(unknown)} are not supported; supported: {', '.join(MODEL_TAGS)}")
