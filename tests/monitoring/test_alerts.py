@@ -113,7 +113,7 @@ def test_rules_from_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="list under 'rules'"):
         load_rules_file(tmp_path / "bad.json")
     (tmp_path / "broken.toml").write_text("[[rules]\n")
-    with pytest.raises(InvalidInputError, match="broken.toml"):
+    with pytest.raises(InvalidInputError, match=r"broken\.toml"):
         load_rules_file(tmp_path / "broken.toml")
 
 
@@ -152,7 +152,7 @@ class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]]
     failures: int
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         self.received.append((dict(self.headers.items()), body))
         status = 503 if len(self.received) <= self.failures else 204
