@@ -92,15 +92,16 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def sniff_manifest(path: Path) -> dict[str, Any] | None:
     """The manifest of a code archive, read from its first tar block; None for any other file."""
-    head = read_head(path, 4096)
-    if head[257:262] != b"ustar" or not head.startswith(MANIFEST.encode() + b"\x00"):
+    if read_head(path, 512)[257:262] != b"ustar":
         return None
     try:
         with tarfile.open(path) as archive:
-            member = archive.getmember(MANIFEST)
+            member = archive.next()  # reads one header (after any PAX header): cheap on a big archive
+            if member is None or member.name != MANIFEST or not member.isfile() or member.size > 64 * 1024:
+                return None
             handle = archive.extractfile(member)
-            data = json.loads(handle.read(64 * 1024)) if handle is not None and member.size < 64 * 1024 else None
-    except (tarfile.TarError, KeyError, json.JSONDecodeError, OSError):
+            data = json.loads(handle.read()) if handle is not None else None
+    except (tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError, OSError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -74,8 +74,11 @@ class SkopsAdapter:
             return False
         import zipfile
 
-        with zipfile.ZipFile(path) as archive:
-            return "schema.json" in archive.namelist()
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "schema.json" in archive.namelist()
+        except zipfile.BadZipFile:  # a truncated or corrupted zip is not a skops file
+            return False
 
     def untrusted_types(self, path: Path) -> list[str]:
         """Types in the file that neither skops nor modelport trusts by default."""

@@ -77,7 +77,7 @@ class TorchPredictor:
         import torch
 
         array = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        tensor = torch.from_numpy(np.require(array, requirements=["C", "W"]))  # copies only read-only input
         # float64 frames meet float32 weights: cast floats to the weights' dtype, keep integer ids as they are
         return tensor.to(self._dtype) if tensor.is_floating_point() else tensor
 
