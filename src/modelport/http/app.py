@@ -128,6 +128,9 @@ def _routers() -> list[APIRouter]:
 
     routers = [v2.router, v1.router, _metrics_router()]
     routers.append(management.router)
+    from modelport.http import monitoring
+
+    routers.append(monitoring.router)
     # e.g. routers.append(management.router); routers.append(monitoring.router)
     return routers
 

@@ -7,7 +7,7 @@ or invalid -- and the accepted ones are committed in one transaction before the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,23 +64,28 @@ class FeedbackStore:
         self.engine = engine
         self.clock = clock or SystemClock()
 
-    def submit(self, items: Iterable[Mapping[str, Any]]) -> FeedbackResult:
-        """Record ground truth for prediction ids; see FeedbackOutcome for what each item can become."""
+    def submit(self, items: Iterable[Mapping[str, Any]], *, visible: Callable[[str], bool] | None = None) -> FeedbackResult:
+        """Record ground truth for prediction ids; see FeedbackOutcome for what each item can become.
+
+        `visible(model)` narrows what the caller may label: predictions of other models count as unknown ids.
+        """
         given = list(items)
         if len(given) > MAX_ITEMS:
             raise InvalidInputError(f"feedback: at most {MAX_ITEMS} items per call, got {len(given)}; send batches",
                                     field="feedback")
         for _attempt in range(3):
             try:
-                return self._submit_once(given)
+                return self._submit_once(given, visible)
             except exc.IntegrityError:  # a concurrent writer took an id between our check and insert: judge again
                 continue
-        return self._submit_once(given)
+        return self._submit_once(given, visible)
 
-    def _submit_once(self, given: list[Any]) -> FeedbackResult:
+    def _submit_once(self, given: list[Any], visible: Callable[[str], bool] | None) -> FeedbackResult:
         ids = [str(i.get("prediction_id")) for i in given if isinstance(i, Mapping) and i.get("prediction_id")]
         with self.engine.begin() as conn:
             predictions = _predictions(conn, ids)
+            if visible is not None:
+                predictions = {k: v for k, v in predictions.items() if visible(v.model)}
             known = _existing_feedback(conn, ids)
             outcomes, rows = [], []
             for item in given:

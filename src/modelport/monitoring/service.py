@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,9 +47,10 @@ class Monitoring:
         """A batching `PredictionSink` writing into this log (pass to `create_app(sink=...)`)."""
         return PredictionLogSink(self.log, **options)
 
-    def submit_feedback(self, items: Iterable[Mapping[str, Any]]) -> FeedbackResult:
+    def submit_feedback(self, items: Iterable[Mapping[str, Any]], *,
+                        visible: Callable[[str], bool] | None = None) -> FeedbackResult:
         """Record ground truth for prediction ids (committed before this returns)."""
-        return self.feedback_store.submit(items)
+        return self.feedback_store.submit(items, visible=visible)
 
     def classes(self, model: str, version: int | None) -> list[Any] | None:
         """The class labels the version declares in its signature, if any."""
