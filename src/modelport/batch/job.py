@@ -68,14 +68,16 @@ def batch_score(
     table: str | None = None,
     workers: int | None = None,
     parallel: str = "threads",
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     settings: Settings | None = None,
     clock: Clock | None = None,
 ) -> BatchSummary:
     """Score every row of `input` with the version `ref` names and write the results to `output`.
 
     `resume=True` finishes a job that stopped (or does nothing if it finished);
-    without it, an output that already holds the job is refused.
+    without it, an output that already holds the job is refused. `progress`: None
+    for a bar on a terminal and log lines elsewhere, False for silence, or any
+    object with `advance(rows, rejected)` and `close()`.
     """
     spec = JobSpec(str(ref), str(input), str(output), query, input_format, output_format, table,
                    _positive(chunk_rows, "chunk_rows"), tuple(columns) if columns else None, id_column, bool(with_proba))
@@ -130,7 +132,7 @@ class _Run:
         self.new: list[ChunkStats] = []
 
     def execute(self, engine: str, ray_address: str | None, workers: int, parallel: str,
-                progress_mode: bool | None) -> BatchSummary:
+                progress_mode: bool | Progress | None) -> BatchSummary:
         if not self.resumed:
             self.sink.begin(self.spec, self.model.version)
         started, t0 = self.clock.now(), self.clock.monotonic()

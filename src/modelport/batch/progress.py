@@ -18,9 +18,11 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
-def make_progress(mode: bool | None, total: int | None, *, stream: TextIO | None = None,
+def make_progress(mode: bool | Progress | None, total: int | None, *, stream: TextIO | None = None,
                   clock: Clock | None = None) -> Progress:
-    """`mode` True/False forces progress on/off; None shows a bar on a terminal and log lines elsewhere."""
+    """None shows a bar on a terminal and log lines elsewhere; False shows nothing; a Progress object is used as is."""
+    if mode is not None and not isinstance(mode, bool):
+        return mode
     stream = stream or sys.stderr
     if mode is False:
         return SilentProgress()

@@ -99,7 +99,15 @@ class FileSink:
                 f"output {self.url!r} holds another job (model {recorded.get('ref')}, input {recorded.get('input')}); "
                 "write to a new folder, or delete it to start over"
             )
+        self._sweep()
         return JobState(int(recorded["version"]), self._done())
+
+    def _sweep(self) -> None:
+        """Remove half-written files a killed run left behind (only this module writes `.*.tmp-*`)."""
+        if self._local:
+            for path in self.fs.find(self.root):
+                if os.path.basename(path).startswith(".") and ".tmp-" in path:
+                    self.fs.rm_file(path)
 
     def _done(self) -> dict[int, ChunkStats]:
         journal = self._path("_journal")

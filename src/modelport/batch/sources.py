@@ -110,7 +110,8 @@ class ParquetSource:
     def _file(self, path: str) -> Any:
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(self.fs.open(path, "rb"))
+        # pre_buffer would read ahead every row group of the file: memory would grow with the file.
+        return pq.ParquetFile(self.fs.open(path, "rb"), pre_buffer=False)
 
     def columns(self) -> list[str]:
         return list(self._file(self.paths[0]).schema_arrow.names)
