@@ -30,6 +30,9 @@ from modelport.stats.ecdf import EXACT_KS_MAX_ROWS, compare_sorted, ks_p_value, 
 from modelport.stats.multiple import bonferroni_adjusted, holm_adjusted
 from modelport.stats.proportions import two_proportion_test
 
+#: Windows at least this long are analysed with `DriftConfig.workers` threads.
+PARALLEL_ROWS = 50_000
+
 
 @dataclass(frozen=True)
 class DriftConfig:
@@ -43,6 +46,8 @@ class DriftConfig:
     min_expected: float = 5.0
     bins: int = 10
     quality_floor: float = 0.05
+    #: Threads over features for large windows (NumPy's sorts and searches release the GIL).
+    workers: int = 2
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -119,8 +124,7 @@ def analyse_drift(profile: ReferenceProfile, current: Any, *, outputs: pd.DataFr
     """Compare a window (`current` inputs, optional model `outputs`) with the reference profile."""
     config = config or DriftConfig()
     frame = as_frame(current, "current")
-    inputs = _judge_family([feature_drift(n, p, frame.get(n), "input", config) for n, p in profile.inputs.items()],
-                           config)
+    inputs = _judge_family(_each_feature(profile.inputs, frame, "input", config), config)
     out_frame = outputs if outputs is not None else pd.DataFrame(index=frame.index)
     produced = [feature_drift(n, p, out_frame[n], "output", config)
                 for n, p in profile.outputs.items() if n in out_frame.columns]
@@ -128,6 +132,17 @@ def analyse_drift(profile: ReferenceProfile, current: Any, *, outputs: pd.DataFr
     ranked = sorted([*inputs, *results], key=lambda f: (-(f.drifted), -(f.score or 0.0)))
     return DriftReport(dataset_drift=any(f.drifted for f in inputs), prediction_drift=any(f.drifted for f in results),
                        features=tuple(ranked), reference_rows=profile.rows, current_rows=len(frame), config=config)
+
+
+def _each_feature(profiles: dict[str, FeatureProfile], frame: pd.DataFrame, role: str,
+                  config: DriftConfig) -> list[FeatureDrift]:
+    jobs = [(name, profile, frame.get(name)) for name, profile in profiles.items()]
+    if config.workers <= 1 or len(frame) < PARALLEL_ROWS:
+        return [feature_drift(n, p, s, role, config) for n, p, s in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="modelport-drift") as pool:
+        return list(pool.map(lambda job: feature_drift(job[0], job[1], job[2], role, config), jobs))
 
 
 def _judge_family(features: list[FeatureDrift], config: DriftConfig) -> list[FeatureDrift]:
