@@ -75,12 +75,14 @@ def _version(pinned_ref: str) -> int:
 def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, int, pd.DataFrame]]:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # chunks are numbered by input position
+    context.enable_progress_bars = False  # the job shows its own progress
+    context.print_on_execution_start = False
     source = open_source(job.spec.input, input_format=job.spec.input_format, signature=job.signature)
     paths: list[str] = getattr(source, "paths", [])
     dataset = (
         ray.data.from_items([{"path": p} for p in paths], override_num_blocks=max(1, len(paths)))
         .map_batches(_read_files, batch_size=1, batch_format="pandas", fn_kwargs={"job": job})
-        .map_batches(_Scorer, batch_size=job.spec.chunk_rows, batch_format="pandas", concurrency=workers,
+        .map_batches(_Scorer, batch_size=job.spec.chunk_rows, batch_format="pandas", concurrency=(1, workers),
                      fn_constructor_kwargs={"job": job}, num_cpus=1)
     )
     start = 0
