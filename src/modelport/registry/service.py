@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.formats import catalog
-from modelport.formats.base import FormatAdapter, Predictor
+from modelport.formats.base import FormatAdapter, Predictor, artifact_needs_trust
 from modelport.foundation.clock import Clock
 from modelport.foundation.errors import InvalidInputError, ModelportError, UnsafeArtifactError
 from modelport.foundation.names import Ref, parse_ref, validate_name
@@ -106,7 +106,7 @@ class Registry:
         return adapter.save(model, temp), adapter
 
     def _check_trust_and_load(self, adapter: FormatAdapter, path: Path, trust: bool) -> Predictor:
-        if adapter.needs_trust and not trust:
+        if artifact_needs_trust(adapter, path) and not trust:
             raise UnsafeArtifactError(
                 f"a {adapter.flavor} artifact can run arbitrary code when loaded, so it is registered only "
                 "with an explicit trust decision: pass trust=True (CLI: --trust-pickle) if you trust its source, "
