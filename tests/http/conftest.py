@@ -131,9 +131,11 @@ class ServerProcess:
         environment.pop("MODELPORT_ARTIFACTS", None)
         command = [sys.executable, "-c", "from modelport.cli.app import main; main()", "serve", *args,
                    "--port", str(self.port), "--no-auth"]
-        self.process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.log = home.parent / f"server-{self.port}.log"
+        with self.log.open("wb") as sink:
+            self.process = subprocess.Popen(command, env=environment, stdout=sink, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 90.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         """Poll readiness until 200 or the deadline (the server loads and warms its models first)."""
         import time
 
@@ -150,8 +152,7 @@ class ServerProcess:
         raise AssertionError(f"server not ready after {timeout}s")
 
     def output(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.read().decode(errors="replace") if self.process.poll() is not None else ""
+        return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> int:
         import signal

@@ -30,6 +30,7 @@ from modelport.serving.config import ModelConfig, ServerConfig
 from modelport.serving.metrics import MULTIPROC_ENV
 
 SPEC_ENV = "MODELPORT_SERVE_SPEC"
+LOG_LEVEL_ENV = "MODELPORT_LOG_LEVEL"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def app_from_environment() -> Any:
     from modelport.http.app import create_app
 
     spec = ServeSpec.from_json(os.environ.get(SPEC_ENV) or ServeSpec().to_json())
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))  # spawned workers start with no logging set up
     return create_app(Settings.from_env(), refs=spec.refs or None, config=spec.config, no_auth=spec.no_auth,
                       drain_on_sigterm=True)
 
@@ -83,6 +85,7 @@ def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config
     """Serve until SIGTERM or Ctrl-C."""
     spec = ServeSpec(list(refs), config or ServerConfig(), no_auth)
     os.environ[SPEC_ENV] = spec.to_json()
+    os.environ[LOG_LEVEL_ENV] = log_level
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="modelport-metrics-")
     configure_logging(log_level)
