@@ -162,3 +162,13 @@ def test_quickstart_registers_two_versions_with_champion(home: Path, capsys) -> 
     assert code == 0 and json.loads(out) == {"model": "cancer", "versions": [1, 2], "champion": 1}
     code, out, _ = run(capsys, "models", "show", "cancer@champion", "--json")
     assert json.loads(out)["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["models", "bogus"], "No such command 'bogus'"), (["models", "register", "x"], "Missing option '--name'"),
+     (["predict", "iris"], "Missing option '--input'")],
+)
+def test_usage_errors_are_short_with_exit_code_2(home: Path, capsys, args: list[str], message: str) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2 and message in err and "Traceback" not in err

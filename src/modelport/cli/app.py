@@ -45,17 +45,33 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="modelport", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        raise SystemExit(done.exit_code) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        error_console().print("aborted")
-        raise SystemExit(130) from None
+        code = command.main(args=args, prog_name="modelport", standalone_mode=False)
     except ModelportError as exc:
         if "--debug" in args:
             raise
         error_console().print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         raise SystemExit(exit_code(exc)) from None
+    except Exception as exc:
+        raise SystemExit(_framework_exit(exc)) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
+def _framework_exit(exc: Exception) -> int:
+    """Usage errors, aborts and exits from Click (or the Click that Typer vendors) as exit codes."""
+    if _is(exc, "Exit"):
+        return int(getattr(exc, "exit_code", 0))
+    if _is(exc, "Abort"):
+        error_console().print("aborted")
+        return 130
+    if _is(exc, "ClickException"):
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    raise exc
+
+
+def _is(exc: Exception, name: str) -> bool:
+    # Typer >= 0.20 raises its vendored copy of Click's exceptions; older ones raise Click's own.
+    return any(cls.__name__ == name and cls.__module__.endswith("exceptions") for cls in type(exc).__mro__) or (
+        name == "Exit" and isinstance(exc, (click.exceptions.Exit, typer.Exit))
+    )
