@@ -8,7 +8,7 @@ import click
 import typer
 from rich.markup import escape
 
-from modelport.cli import audit, batch, keys, models, monitor, predict, quickstart, serve
+from modelport.cli import audit, batch, deploy, keys, models, monitor, predict, quickstart, rollout, serve
 from modelport.cli.errors import exit_code
 from modelport.cli.output import error_console
 from modelport.foundation.errors import ModelportError
@@ -37,6 +37,8 @@ app.command("quickstart")(quickstart.quickstart)
 app.add_typer(keys.app, name="keys")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
+app.command("deploy")(deploy.deploy)
+app.add_typer(rollout.app, name="rollout")
 app.add_typer(monitor.app, name="monitor")
 
 

@@ -6,10 +6,11 @@ What the app holds for routes of every area, on `app.state`: `settings`, `regist
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
@@ -25,6 +26,10 @@ from modelport.serving.config import ServerConfig
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.predictions import PredictionSink
+
+if TYPE_CHECKING:
+    from modelport.rollout.controller import RolloutController
+    from modelport.rollout.routing import DeploymentRouter
 
 #: routes that answer without credentials (load balancers and Prometheus call them)
 PUBLIC_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics")
@@ -54,17 +59,23 @@ def create_app(
     owned = registry is None
     registry = registry or Registry.open(settings, clock=clock)
     metrics = ServingMetrics()
-    plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics)
+    plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics,
+                      router=_deployment_router(registry))
+    rollouts = _rollout_controller(registry, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await plane.start(watch=watch)
+        controller = asyncio.ensure_future(rollouts.run()) if watch else None
         restore = _drain_on_sigterm(plane) if drain_on_sigterm else None
         try:
             yield
         finally:
             if restore is not None:
                 restore()
+            if controller is not None:
+                controller.cancel()
+                await asyncio.gather(controller, return_exceptions=True)
             await plane.stop()
             if owned:
                 registry.close()
@@ -83,6 +94,7 @@ def create_app(
     app.state.config = config
     app.state.clock = clock
     app.state.metrics = metrics
+    app.state.rollouts = rollouts
     app.state.no_auth = no_auth
     install_error_handlers(app)
     for router in _routers():
@@ -122,12 +134,30 @@ def _security_middleware(no_auth: bool, registry: Registry, clock: Clock, config
                             default_model=config.default_model)
 
 
+def _deployment_router(registry: Registry) -> DeploymentRouter:
+    """The serving router that follows deployment policies (modelport.rollout)."""
+    from modelport.rollout.routing import DeploymentRouter
+    from modelport.rollout.store import DeploymentStore
+
+    return DeploymentRouter(DeploymentStore(registry.store))
+
+
+def _rollout_controller(registry: Registry, clock: Clock) -> RolloutController:
+    """The controller judging running rollouts on a schedule (one active among replicas)."""
+    from modelport.rollout.controller import RolloutController
+
+    return RolloutController(registry, clock=clock)
+
+
 def _routers() -> list[APIRouter]:
     """Every router of the app; other areas add theirs with one line each."""
     from modelport.http import management, v1, v2
 
     routers = [v2.router, v1.router, _metrics_router()]
     routers.append(management.router)
+    from modelport.http import deployments
+
+    routers.append(deployments.router)
     from modelport.http import monitoring
 
     routers.append(monitoring.router)

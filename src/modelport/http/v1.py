@@ -43,6 +43,7 @@ async def _answer(request: Request, name: str, version: int | None) -> Response:
     plane = dataplane_of(request)
     signature = await plane.signature(name, version)
     rows = decode_rows(await request.body(), request.headers.get("content-type", ""), signature)
-    result = await plane.infer(InferenceRequest(name, rows, version=version, deadline=deadline_of(request, plane)))
+    result = await plane.infer(InferenceRequest(name, rows, version=version, deadline=deadline_of(request, plane),
+                                               headers=request.headers))
     body = encode_predictions(result.model, result.version, result.prediction_ids, result.predictions)
     return Response(body, media_type="application/json")

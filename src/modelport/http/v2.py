@@ -110,7 +110,7 @@ async def infer(request: Request, name: str, version: str | None = None) -> Resp
     want_proba = "predict_proba" in decoded.outputs
     result = await plane.infer(InferenceRequest(
         name, model_inputs(decoded.inputs, signature), version=pinned, want_proba=want_proba,
-        deadline=deadline_of(request, plane, decoded.timeout_s)))
+        deadline=deadline_of(request, plane, decoded.timeout_s), headers=request.headers))
     outputs = [("predict", result.predictions)] if "predict" in decoded.outputs else []
     if want_proba:
         if result.probabilities is None:

@@ -307,6 +307,12 @@ class RegistryStore:
         )
         return AliasMove(alias, previous, number, actor, now)
 
+    def set_alias_within(self, conn: Connection, name: str, alias: str, number: int, actor: str) -> AliasMove:
+        """Move an alias inside the caller's transaction (a rollout's promotion commits with its decision)."""
+        move = self._move_alias(conn, self._model_id(conn, name), alias, number, actor)
+        self._audit(conn, actor, "alias", f"{name}@{alias}", {"from": move.from_version, "to": number})
+        return move
+
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         with self._read.connect() as conn:
             query = select(alias_history).where(alias_history.c.model_id == self._model_id(conn, name))
@@ -337,6 +343,10 @@ class RegistryStore:
                 details=dict(details),
             )
         )
+
+    def audit_within(self, conn: Connection, actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
+        """Append one audit entry inside the caller's transaction (it commits with the change it records)."""
+        self._audit(conn, actor, action, target, details)
 
     def record_audit(
         self,

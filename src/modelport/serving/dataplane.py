@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +52,8 @@ class InferenceRequest:
     want_proba: bool = False
     #: monotonic time (the data plane's clock) after which the answer is useless
     deadline: float | None = None
+    #: request headers, for deployments whose sticky key is a header
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -100,6 +102,7 @@ class DataPlane:
         self.watcher = HotSwapWatcher(registry, self.pool, self.router, self.refs,
                                       interval_s=self.config.poll_interval_s, clock=self.clock)
         self._watch_task: asyncio.Task[None] | None = None
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self, *, watch: bool = True) -> None:
@@ -126,6 +129,8 @@ class DataPlane:
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
         self.watcher.stop()
+        if self._shadow_tasks:
+            await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
         self.sink.stop()
         self._executor.shutdown(wait=True)
         self._loader.shutdown(wait=False, cancel_futures=True)
@@ -198,11 +203,13 @@ class DataPlane:
             depth.dec()
             self.pool.release(served)
         self._account_success(served, request, result, start)
+        if request.version is None and self.sink.enabled:
+            self._start_shadows(request, result)
         return result
 
     def _version_for(self, request: InferenceRequest) -> int:
         if request.version is None:
-            return self.router.route(request.model)
+            return self.router.pick(request.model, headers=request.headers, inputs=request.inputs)
         if request.model not in self.router.served():
             self.router.route(request.model)  # raises NotFoundError naming the served models
         return request.version
@@ -246,6 +253,42 @@ class DataPlane:
         if served.cache is not None and key is not None:
             served.cache.put(key, answer)
         return answer
+
+    # --- shadows: a copy of the request, off the response path, logged as route "shadow" ---
+    def _start_shadows(self, request: InferenceRequest, result: InferenceResult) -> None:
+        for version in self.router.shadows(request.model):
+            if version != result.version:
+                task = asyncio.ensure_future(self._shadow(version, request, result.prediction_ids))
+                self._shadow_tasks.add(task)
+                task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _shadow(self, version: int, request: InferenceRequest, primary_ids: list[str]) -> None:
+        """Predict with a shadow version; the caller already has its answer, this only feeds the log."""
+        start = self.clock.monotonic()
+        ids = [f"{pid}-s{version}" for pid in primary_ids]  # joins the shadow row to the primary one
+        copy = InferenceRequest(request.model, request.inputs, version=version, want_proba=request.want_proba)
+        try:
+            served = self.pool.try_acquire((request.model, version)) or await self.pool.acquire((request.model, version))
+        except Exception:
+            log.warning("shadow %s:%s is not loaded; copy dropped", request.model, version)
+            return
+        try:
+            result = await self._infer_on(served, copy, start)
+        except Exception as exc:
+            self._log_shadow(served, copy, start, ids, error=exc)
+        else:
+            self._log_shadow(served, copy, start, ids, result=result)
+        finally:
+            self.pool.release(served)
+
+    def _log_shadow(self, served: ServedVersion, request: InferenceRequest, start: float, ids: list[str], *,
+                    result: InferenceResult | None = None, error: BaseException | None = None) -> None:
+        latency_ms = (self.clock.monotonic() - start) * 1000
+        now = self.clock.now()
+        self.sink.submit(lambda: build_records(
+            served.key, ids, request.inputs, served.inputs.columns, now, latency_ms, route="shadow",
+            predictions=None if result is None else result.predictions,
+            probabilities=None if result is None else result.probabilities, error=error))
 
     # --- accounting ---------------------------------------------------------------------
     def _account_success(self, served: ServedVersion, request: InferenceRequest, result: InferenceResult,

@@ -106,7 +106,7 @@ class SinkFeeder:
 def build_records(
     key: tuple[str, int], ids: list[str] | None, inputs: Any, columns: list[str], time: datetime, latency_ms: float,
     *, predictions: np.ndarray | None = None, probabilities: np.ndarray | None = None,
-    error: BaseException | None = None,
+    error: BaseException | None = None, route: str = "primary",
 ) -> list[PredictionRecord]:
     """One record per row of a request (in the log thread: this is where the cost of the log is paid)."""
     rows = _input_rows(inputs, columns)
@@ -117,7 +117,7 @@ def build_records(
     out = []
     for i in range(count):
         out.append(PredictionRecord(
-            prediction_id=ids[i], model=key[0], version=key[1], route="primary", time=time,
+            prediction_id=ids[i], model=key[0], version=key[1], route=route, time=time,
             inputs=rows[i] if i < len(rows) else {}, outputs=_plain(predictions[i]) if predictions is not None else None,
             probabilities=[float(p) for p in probabilities[i]] if probabilities is not None else None,
             latency_ms=latency_ms, status=status, error=message))

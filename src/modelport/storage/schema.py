@@ -203,3 +203,64 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# --- deployments and rollouts (migration 0004) -----------------------------------------
+# A deployment's policy is one row changed atomically (revision + 1); every change is kept in
+# deployment_history. A rollout's `seq` is the compare-and-set counter: a replica applies a
+# decision only with `UPDATE ... WHERE seq = <what it read>`, so two replicas never both advance.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("updated_by", String(128), nullable=False, default=""),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+deployment_history = Table(
+    "deployment_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("actor", String(128), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_deployment_history_name", "name", "revision"),
+)
+
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("deployment", String(128), nullable=False),
+    Column("strategy", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("step", Integer, nullable=False, default=0),
+    Column("seq", Integer, nullable=False, default=0),
+    Column("spec", JSON, nullable=False),
+    Column("status", JSON, nullable=False, default=dict),
+    Column("reason", Text, nullable=False, default=""),
+    Column("started_by", String(128), nullable=False, default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("step_started_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rollouts_deployment_state", "deployment", "state"),
+)
+
+rollout_events = Table(
+    "rollout_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rollout_id", Integer, ForeignKey("rollouts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("decision", String(32), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("actor", String(128), nullable=False, default=""),
+    Column("analysis", JSON, nullable=False, default=dict),
+    Index("ix_rollout_events_rollout", "rollout_id"),
+)
