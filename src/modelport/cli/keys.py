@@ -59,7 +59,10 @@ def list_keys(
     revoked: bool = typer.Option(True, "--revoked/--active", help="Include revoked keys (default) or not."),
     as_json: bool = JSON,
 ) -> None:
-    """List keys (never their secrets)."""
+    """List keys (never their secrets).
+
+    Example: modelport keys list --json
+    """
     from modelport.security.keys import KeyStore
 
     registry = open_registry()
@@ -78,7 +81,10 @@ def list_keys(
 
 @app.command("revoke")
 def revoke(key_id: str = typer.Argument(..., help="The key's id (see: modelport keys list)."), as_json: bool = JSON) -> None:
-    """Revoke a key; servers refuse it within seconds."""
+    """Revoke a key; servers refuse it within seconds.
+
+    Example: modelport keys revoke 3f2a9c1e0b7d4a65
+    """
     from modelport.security.keys import KeyStore
 
     registry = open_registry()

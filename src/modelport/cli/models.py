@@ -6,11 +6,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from modelport.cli.context import key_values, numbers, open_registry
 from modelport.cli.output import console, print_json, print_table
+from modelport.foundation.errors import InvalidInputError
 from modelport.foundation.names import parse_ref, parse_version_number
 
 app = typer.Typer(help="Register and manage model versions.", no_args_is_help=True)
@@ -31,6 +33,9 @@ def register(
     description: str = typer.Option("", "--description", help="What this version is."),
     training_data: str | None = typer.Option(None, "--training-data", help="Training data file or URI (lineage)."),
     code_revision: str | None = typer.Option(None, "--code-revision", help="Code revision (default: git HEAD)."),
+    signature: Path | None = typer.Option(
+        None, "--signature", help="JSON signature to store instead of the inferred one (see models show --json)."
+    ),
     trust_pickle: bool = typer.Option(
         False, "--trust-pickle", help="Allow a pickle/joblib (or code-carrying) artifact: loading it runs its code."
     ),
@@ -59,7 +64,7 @@ def register(
                 description=description,
                 training_data=training_data,
                 code_revision=code_revision,
-                trust=trust_pickle,
+                trust=trust_pickle, signature=_read_signature(signature),
             )
         finally:
             registry.close()
@@ -70,6 +75,20 @@ def register(
         f"registered [bold]{record.name}[/] version [bold]{record.version}[/] "
         f"({record.flavor}, sha256:{record.artifact_digest[:12]}…)" + (f", alias {alias}" if alias else "")
     )
+
+
+def _read_signature(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    import orjson
+
+    try:
+        document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise InvalidInputError(f"--signature: cannot read {path}: {exc}", field="signature") from exc
+    if not isinstance(document, dict):
+        raise InvalidInputError("--signature: expected a JSON object like models show --json's 'signature'", field="signature")
+    return document
 
 
 def _stdin_to_file(directory: Path) -> str:
