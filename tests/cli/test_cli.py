@@ -172,3 +172,40 @@ def test_quickstart_registers_two_versions_with_champion(home: Path, capsys) -> 
 def test_usage_errors_are_short_with_exit_code_2(home: Path, capsys, args: list[str], message: str) -> None:
     code, _, err = run(capsys, *args)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_signature_can_be_given_at_registration(home: Path, capsys, model_file: Path, tmp_path: Path) -> None:
+    names = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    signature = {"inputs": {"type": "columns", "columns": [{"name": n, "dtype": "float64", "nullable": True}
+                                                           for n in names]}}
+    path = tmp_path / "sig.json"
+    path.write_text(json.dumps(signature))
+    code, out, _ = run(capsys, "models", "register", str(model_file), "--name", "iris", "--signature", str(path),
+                       "--json")
+    assert code == 0 and all(c["nullable"] for c in json.loads(out)["signature"]["inputs"]["columns"])
+    path.write_text(json.dumps({"inputs": {"type": "columns", "columns": [{"name": "a", "dtype": "complex"}]}}))
+    code, _, err = run(capsys, "models", "register", str(model_file), "--name", "iris", "--signature", str(path))
+    assert code == 2 and "invalid signature" in err
+    path.write_text("[1, 2]")
+    code, _, err = run(capsys, "models", "register", str(model_file), "--name", "iris", "--signature", str(path))
+    assert code == 2 and "--signature: expected a JSON object" in err
+
+
+def _leaf_commands(group, prefix):  # type: ignore[no-untyped-def]
+    import click as _click
+
+    for name, command in getattr(group, "commands", {}).items():
+        if hasattr(command, "commands"):
+            yield from _leaf_commands(command, [*prefix, name])
+        else:
+            yield [*prefix, name], command
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    import typer
+
+    from modelport.cli.app import app
+
+    missing = [" ".join(path) for path, command in _leaf_commands(typer.main.get_command(app), [])
+               if "Example:" not in (command.help or "")]
+    assert missing == []
