@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from batch_helpers import Models
+from .batch_helpers import Models
 
 from modelport.foundation.settings import Settings
 from modelport.registry.service import Registry

@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from batch_helpers import Models, expected, iris_rows, read_output
+from .batch_helpers import Models, expected, iris_rows, read_output
 
 from modelport.batch import batch_score
 from modelport.foundation.errors import ConflictError, InvalidInputError, NotFoundError, ValidationError

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from batch_helpers import Models, iris_rows, read_output
+from .batch_helpers import Models, iris_rows, read_output
 
 from modelport.batch import batch_score
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from batch_helpers import Models, expected, iris_rows
+from .batch_helpers import Models, expected, iris_rows
 
 from modelport.batch import batch_score
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from batch_helpers import Models
+from .batch_helpers import Models
 
 from modelport.registry.service import Registry
 
