@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from .batch_helpers import Models
 
 from modelport.foundation.settings import Settings
 from modelport.registry.service import Registry
+
+from .batch_helpers import Models
 
 
 @pytest.fixture(scope="session")

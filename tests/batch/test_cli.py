@@ -7,9 +7,10 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
-from .batch_helpers import Models, iris_rows, read_output
 
 from modelport.cli.app import main
+
+from .batch_helpers import Models, iris_rows, read_output
 
 
 @pytest.fixture

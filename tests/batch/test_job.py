@@ -9,11 +9,12 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from .batch_helpers import Models, expected, iris_rows, read_output
 
 from modelport.batch import batch_score
 from modelport.foundation.errors import ConflictError, InvalidInputError, NotFoundError, ValidationError
 from modelport.registry.service import Registry
+
+from .batch_helpers import Models, expected, iris_rows, read_output
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from .batch_helpers import Models, iris_rows, read_output
 
 from modelport.batch import batch_score
+
+from .batch_helpers import Models, iris_rows, read_output
 
 ray = pytest.importorskip("ray")
 # Ray Data warns about its own deprecated settings when it copies its context.

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from .batch_helpers import Models, expected, iris_rows
 
 from modelport.batch import batch_score
+
+from .batch_helpers import Models, expected, iris_rows
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 CHUNK_ROWS = 300

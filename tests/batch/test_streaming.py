@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from .batch_helpers import Models
 
 from modelport.registry.service import Registry
+
+from .batch_helpers import Models
 
 ROWS = 1_200_000
 JOB = """

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from .batch_helpers import Models, expected, iris_rows
 
 from modelport.batch import batch_score
 from modelport.foundation.errors import ConflictError, InvalidInputError
+
+from .batch_helpers import Models, expected, iris_rows
 
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 

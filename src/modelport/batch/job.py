@@ -147,7 +147,7 @@ class _Run:
         return self._summary(engine, started.isoformat(), self.clock.monotonic() - t0, workers, parallel)
 
     def _todo(self) -> Iterator[Chunk]:
-        for chunk in chunks(self.source.frames(self.layout.read_columns), self.spec.chunk_rows):
+        for chunk in chunks(self.source.frames(self.layout.read_columns, self.spec.chunk_rows), self.spec.chunk_rows):
             if chunk.index not in self.done:
                 yield chunk
 
