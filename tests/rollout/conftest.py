@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from rollout_live import LiveServer, serving
 
 from modelport.foundation.settings import Settings
 from modelport.registry.service import Registry
@@ -16,8 +16,9 @@ from modelport.registry.service import Registry
 @pytest.fixture(scope="session")
 def rollout_home(tmp_path_factory: pytest.TempPathFactory, iris, iris_pipeline) -> Path:  # type: ignore[no-untyped-def]
     """`iris`: v1 pipeline (champion), v2 rules (good), v3 tree (good), v4 flaky rules, v5 always setosa."""
-    from rollout_test_models import ConstantIris, FlakyIris, RuleIris
     from sklearn.tree import DecisionTreeClassifier
+
+    from .rollout_test_models import ConstantIris, FlakyIris, RuleIris
 
     home = tmp_path_factory.mktemp("rollout")
     x, y = iris
@@ -42,14 +43,18 @@ def rollout_settings(rollout_home: Path, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def live_server(rollout_settings: Settings) -> Iterator[LiveServer]:
+def live_server(rollout_settings: Settings) -> Iterator[Any]:
     """A live server whose predictions go to the prediction log."""
+    from .rollout_live import serving
+
     with serving(rollout_settings) as live:
         yield live
 
 
 @pytest.fixture
-def unlogged_server(rollout_settings: Settings) -> Iterator[LiveServer]:
+def unlogged_server(rollout_settings: Settings) -> Iterator[Any]:
     """A live server without a prediction log (for tests that only count answers)."""
+    from .rollout_live import serving
+
     with serving(rollout_settings, log=False) as live:
         yield live

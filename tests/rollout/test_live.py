@@ -9,7 +9,8 @@ import time
 import httpx
 import numpy as np
 import pytest
-from rollout_live import CONSTANT, FLAKY, GOOD, PIPELINE_V2, LiveServer, wait_for
+
+from .rollout_live import CONSTANT, FLAKY, GOOD, PIPELINE_V2, LiveServer, wait_for
 
 pytestmark = pytest.mark.slow
 
