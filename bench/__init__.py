@@ -1,0 +1,1 @@
+"""modelport's benchmarks: `python -m bench` runs them all and writes docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""Pieces every benchmark shares: saved models, wrk runs, server processes, results, report and charts."""

@@ -1,0 +1,1 @@
+"""Serving side by side: modelport against MLflow, BentoML, MLServer and the floors, under wrk."""
