@@ -96,7 +96,9 @@ def anyio_backend() -> str:
 def python_models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry with `slow` (SlowDoubler) and `picky` (PickyDoubler), custom Python models."""
     import pandas as pd
-    from serving_test_models import PickyDoubler, SlowDoubler
+
+    models = _module_beside("serving_test_models")
+    PickyDoubler, SlowDoubler = models.PickyDoubler, models.SlowDoubler
 
     home = tmp_path_factory.mktemp("python-models")
     registry = Registry.open(Settings.at(home))
@@ -105,6 +107,21 @@ def python_models_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     registry.register(PickyDoubler(), name="picky", input_example=example[["x"]], trust=True, flavor="python")
     registry.close()
     return home
+
+
+def _module_beside(name: str) -> Any:
+    """Import a module file next to this one, whether or not tests/ is a package."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # the python flavor packages the module's source by its name
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
