@@ -36,9 +36,9 @@ class Client:
         """Release database connections."""
         self.registry.close()
 
-    def register(self, model: Any, **options: Any) -> VersionRecord:
+    def register(self, model: Any, *, reference_data: Any = None, **options: Any) -> VersionRecord:
         """Register a model; see `modelport.register` for the options."""
-        return self.registry.register(model, **options)
+        return register_into(self.registry, model, reference_data=reference_data, **options)
 
     def load(self, ref: str) -> LoadedModel:
         """Load a version by ref, its artifact digest verified."""
@@ -82,11 +82,24 @@ class Client:
         return self.registry.store.audit_entries(limit)
 
 
+def register_into(registry: Registry, model: Any, *, reference_data: Any = None, **options: Any) -> VersionRecord:
+    """Register into an open registry, with the drift reference profiled and stored when given."""
+    if reference_data is None:
+        return registry.register(model, **options)
+    from modelport.monitoring.references import attach_reference, check_reference
+
+    check_reference(reference_data, options.get("input_example"), options.get("signature"))
+    record = registry.register(model, **options)
+    attach_reference(registry, record, reference_data)
+    return record
+
+
 def register(model: Any, *, name: str, **options: Any) -> VersionRecord:
     """Register `model` (a live estimator or a file path) as the next version of `name`.
 
     Options: input_example, alias, metrics, params, tags, trust, flavor, description,
-    signature, training_data, code_revision.
+    signature, training_data, code_revision, reference_data (a sample of the training
+    inputs, profiled and kept as the drift reference of this version).
     """
     with Client() as client:
         return client.register(model, name=name, **options)

@@ -33,6 +33,9 @@ def register(
     description: str = typer.Option("", "--description", help="What this version is."),
     training_data: str | None = typer.Option(None, "--training-data", help="Training data file or URI (lineage)."),
     code_revision: str | None = typer.Option(None, "--code-revision", help="Code revision (default: git HEAD)."),
+    reference: Path | None = typer.Option(
+        None, "--reference", help="CSV/JSON/Parquet sample of the training inputs: the drift reference."
+    ),
     signature: Path | None = typer.Option(
         None, "--signature", help="JSON signature to store instead of the inferred one (see models show --json)."
     ),
@@ -45,15 +48,19 @@ def register(
 
     Example: modelport models register model.skops --name churn --alias champion --input-example rows.csv
     """
+    from modelport.client import register_into
     from modelport.storage.tables import read_table
 
     example = read_table(input_example, field="input_example") if input_example else None
+    reference_data = read_table(reference, field="reference") if reference else None
     with tempfile.TemporaryDirectory(prefix="modelport-stdin-") as temp:
         source = _stdin_to_file(Path(temp)) if path == "-" else path
         registry = open_registry()
         try:
-            record = registry.register(
+            record = register_into(
+                registry,
                 source,
+                reference_data=reference_data,
                 name=name,
                 alias=alias,
                 flavor=flavor,

@@ -115,3 +115,29 @@ def attach_reference(registry: Registry, record: VersionRecord, data: Any, *,
     profile = profile_with_outputs(registry, record, data, categorical)
     store = ReferenceStore(registry.store.engine, registry.artifacts, registry.store.clock)
     return store.save(record.name, record.version, profile, source=source)
+
+
+def check_reference(data: Any, input_example: Any = None, signature: Any = None) -> None:
+    """Refuse reference data that the version's signature would refuse, before anything is registered."""
+    from modelport.foundation.errors import InvalidInputError, ValidationError
+    from modelport.signatures.schema import Signature, as_frame, infer_signature
+    from modelport.signatures.validate import validate
+
+    try:
+        frame = as_frame(data)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"reference_data: {exc.message}", field="reference_data") from exc
+    if len(frame) == 0:
+        raise InvalidInputError("reference_data: no rows; give a sample of the training inputs", field="reference_data")
+    if isinstance(signature, Signature):
+        expected = signature
+    elif signature is not None:
+        expected = Signature.from_dict(dict(signature))
+    else:
+        expected = infer_signature(input_example if input_example is not None else frame)
+    if expected.tensor is not None:
+        return
+    try:
+        validate(expected, frame, collect=True)  # only structural problems refuse a reference
+    except ValidationError as exc:
+        raise InvalidInputError(f"reference_data: {exc.message}", field="reference_data") from exc
