@@ -60,7 +60,7 @@ _RULES: tuple[tuple[re.Pattern[str], frozenset[str] | None, frozenset[str] | Non
     (re.compile(r"^/invocations$"), frozenset({"predict"}), frozenset({"predict"})),
     (re.compile(r"^/v1/feedback$"), None, frozenset({"feedback"})),
     (re.compile(r"^/api/v1/(keys|audit)(/.*)?$"), frozenset({"admin"}), frozenset({"admin"})),
-    (re.compile(r"^/api/v1/(models|deployments|rollouts|monitors|alerts)/(?P<model>[^/]+)(/.*)?$"),
+    (re.compile(r"^/api/v1/(models|deployments|rollouts|monitors|monitoring|alerts)/(?P<model>[^/]+)(/.*)?$"),
      frozenset({"read"}), frozenset({"manage"})),
     (re.compile(r"^/api/v1(/.*)?$"), frozenset({"read"}), frozenset({"manage"})),
     (re.compile(r"^/ui(/.*)?$"), frozenset({"read"}), frozenset({"manage"})),
