@@ -135,12 +135,20 @@ def test_processes_give_the_same_output_as_threads(models: Models, tmp_path: Pat
     pd.testing.assert_frame_equal(read_output(tmp_path / "t"), read_output(tmp_path / "p"))
 
 
+def test_auto_parallelism_uses_processes_only_for_models_that_hold_the_gil() -> None:
+    from modelport.batch.local import choose_parallel
+
+    assert choose_parallel("auto", "sklearn") == choose_parallel("auto", "onnx") == "threads"
+    assert choose_parallel("auto", "python") == choose_parallel("auto", "pmml") == "processes"
+    assert choose_parallel("threads", "python") == "threads"
+
+
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
         ({"chunk_rows": 0}, InvalidInputError, r"chunk_rows must be a whole number above 0, got 0"),
         ({"engine": "spark"}, InvalidInputError, r"engine 'spark': use local or ray"),
-        ({"parallel": "fibers"}, InvalidInputError, r"parallel 'fibers': use threads or processes"),
+        ({"parallel": "fibers"}, InvalidInputError, r"parallel 'fibers': use auto, threads or processes"),
         ({"id_column": "nope"}, InvalidInputError, r"--id-column 'nope' is not a column of the input"),
         ({"ref": "diabetes", "with_proba": True}, ValidationError, r"missing column"),
         ({"ref": "ghost"}, NotFoundError, r"ghost"),

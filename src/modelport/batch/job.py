@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from modelport.batch.local import PARALLEL_MODES, WorkerSetup, run_local, score_and_commit
+from modelport.batch.local import PARALLEL_MODES, WorkerSetup, choose_parallel, run_local, score_and_commit
 from modelport.batch.progress import Progress, make_progress
 from modelport.batch.scoring import Layout, plan_layout
 from modelport.batch.sinks import Sink, open_sink
@@ -67,7 +67,7 @@ def batch_score(
     output_format: str | None = None,
     table: str | None = None,
     workers: int | None = None,
-    parallel: str = "threads",
+    parallel: str = "auto",
     progress: bool | Progress | None = None,
     settings: Settings | None = None,
     clock: Clock | None = None,
@@ -94,7 +94,8 @@ def batch_score(
         # A resumed job keeps the version it started with, even if an alias has moved since.
         model = registry.load(f"{parse_ref(ref).name}:{state.version}" if state else ref)
         run = _Run(spec, model, sink, state, clock or SystemClock(), settings or Settings.from_env())
-        return run.execute(engine, ray_address, workers or os.cpu_count() or 1, parallel, progress)
+        mode = choose_parallel(parallel, model.record.flavor)
+        return run.execute(engine, ray_address, workers or os.cpu_count() or 1, mode, progress)
     finally:
         registry.close()
         sink.close()
@@ -110,7 +111,7 @@ def _check_choices(engine: str, parallel: str) -> None:
     if engine not in ENGINES:
         raise InvalidInputError(f"engine {engine!r}: use local or ray", field="engine")
     if parallel not in PARALLEL_MODES:
-        raise InvalidInputError(f"parallel {parallel!r}: use threads or processes", field="parallel")
+        raise InvalidInputError(f"parallel {parallel!r}: use auto, threads or processes", field="parallel")
 
 
 class _Run:

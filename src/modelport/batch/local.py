@@ -22,7 +22,16 @@ from modelport.batch.spec import ChunkStats, JobSpec
 from modelport.foundation.settings import Settings
 from modelport.registry.loaded import LoadedModel
 
-PARALLEL_MODES = ("threads", "processes")
+PARALLEL_MODES = ("auto", "threads", "processes")
+#: flavors whose predict runs Python code under the GIL (custom Python models, the pure-Python PMML evaluator)
+GIL_BOUND_FLAVORS = frozenset({"python", "pmml"})
+
+
+def choose_parallel(parallel: str, flavor: str) -> str:
+    """`auto` picks processes for flavors that hold the GIL while predicting, threads for the rest."""
+    if parallel != "auto":
+        return parallel
+    return "processes" if flavor in GIL_BOUND_FLAVORS else "threads"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def batch(
     output_format: str | None = typer.Option(None, "--output-format", help="parquet or csv (default: by name)."),
     table: str | None = typer.Option(None, "--table", help="Output table for a database output (default: predictions)."),
     workers: int | None = typer.Option(None, "--workers", help="Parallel workers (default: one per core)."),
-    parallel: str = typer.Option("threads", "--parallel", help="threads, or processes for models that hold the GIL."),
+    parallel: str = typer.Option("auto", "--parallel",
+                                 help="auto, threads, or processes (auto: processes for models that hold the GIL)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Score every row of an input with a registered version; results, rejects and a summary go to the output.
