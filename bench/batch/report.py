@@ -20,7 +20,9 @@ def section(document: dict[str, Any]) -> str:
         f"chunks of {document['chunk_rows']:,} rows; output Parquet with `row`, `prediction`, `model_version`.",
         "modelport's rows/s is the job's own time (read, validate, predict, write, commit); the wall time adds "
         "process start and model load. Peak memory is the summed RSS of the whole process tree (Ray: driver, "
-        "raylet and workers).", "",
+        "raylet and workers). `mlflow models predict` reads CSV or JSON only and loads its whole input into "
+        "memory, so it is given the first 1,000,000 rows of the same data as CSV (its row count is in its line).",
+        "",
     ]
     for model in NAMES:
         rows = [r for r in document["results"] if r["model"] == model]
@@ -34,7 +36,8 @@ def section(document: dict[str, Any]) -> str:
                 lines.append(f"| {r['system']} | failed: {r.get('error', 'see bench/.work/batch/logs')} | | | |")
                 continue
             share = f"{100 * r['rows_per_second'] / floor:.0f} %" if floor else "-"
-            lines.append(f"| {r['system']} | {r['rows_per_second']:,} | {share} | {r['seconds']} ({r['wall_seconds']}) "
+            name = r["system"] if r["rows"] == rows[0]["rows"] else f"{r['system']}, {r['rows']:,} rows"
+            lines.append(f"| {name} | {r['rows_per_second']:,} | {share} | {r['seconds']} ({r['wall_seconds']}) "
                          f"| {r['peak_rss_mib']:,} MiB |")
         lines.append("")
     lines.append(END)

@@ -134,7 +134,9 @@ class _Run:
 
     def execute(self, engine: str, ray_address: str | None, workers: int, parallel: str,
                 progress_mode: bool | Progress | None) -> BatchSummary:
-        if not self.resumed:
+        if self.resumed:
+            self.sink.recover()
+        else:
             self.sink.begin(self.spec, self.model.version)
         started, t0 = self.clock.now(), self.clock.monotonic()
         progress = make_progress(progress_mode, self.source.total_rows(), clock=self.clock)

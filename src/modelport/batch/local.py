@@ -96,7 +96,7 @@ def _start_worker(setup: WorkerSetup) -> None:
     finally:
         registry.close()
     _worker["sink"] = open_sink(setup.spec)
-    _worker["sink"].existing(setup.spec)  # binds the sink to this job's journal
+    _worker["sink"].attach(setup.spec)
     _worker["layout"] = setup.layout
 
 

@@ -41,6 +41,14 @@ class Sink(Protocol):
         """Record the job (its spec and pinned version) before the first chunk."""
         ...
 
+    def attach(self, spec: JobSpec) -> None:
+        """Write for a job already begun (a worker process's own sink)."""
+        ...
+
+    def recover(self) -> None:
+        """Clear what a killed run left half-written (before resuming, never while workers write)."""
+        ...
+
     def commit(self, scored: ScoredChunk) -> None:
         """Write one chunk's rows and rejects and mark it done, atomically."""
         ...
@@ -99,10 +107,12 @@ class FileSink:
                 f"output {self.url!r} holds another job (model {recorded.get('ref')}, input {recorded.get('input')}); "
                 "write to a new folder, or delete it to start over"
             )
-        self._sweep()
         return JobState(int(recorded["version"]), self._done())
 
-    def _sweep(self) -> None:
+    def attach(self, spec: JobSpec) -> None:
+        return None
+
+    def recover(self) -> None:
         """Remove half-written files a killed run left behind (only this module writes `.*.tmp-*`)."""
         if self._local:
             for path in self.fs.find(self.root):

@@ -76,6 +76,12 @@ class TableSink:
             conn.execute(sa.insert(self.jobs).values(job_id=spec.job_id, spec=orjson.dumps(spec.to_dict()).decode(),
                                                      version=version))
 
+    def attach(self, spec: JobSpec) -> None:
+        self._job_id = spec.job_id
+
+    def recover(self) -> None:
+        return None  # a chunk's transaction either committed or left nothing
+
     def commit(self, scored: ScoredChunk) -> None:
         output = self._table(self.table, scored.output)
         rejects = self._table(f"{self.table}_rejects", scored.rejects) if len(scored.rejects) else None
