@@ -1,6 +1,6 @@
 """Resident memory of `modelport serve` with 10 models, at 1 and at 4 workers (parent + workers, summed).
 
-Run: .venv/bin/python bench/serving/memory.py
+Run: .venv/bin/python bench/serving/memory.py [EXISTING_HOME [1|spawn|prefork ...]]
 """
 
 from __future__ import annotations
@@ -64,11 +64,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def measure(home: Path, workers: int) -> float:
+def measure(home: Path, workers: int, extra: list[str]) -> float:
     port = free_port()
     env = {**os.environ, "MODELPORT_HOME": str(home)}
     command = [sys.executable, "-c", "from modelport.cli.app import main; main()", "serve", "--port", str(port),
-               "--no-auth", "--workers", str(workers)]
+               "--no-auth", "--workers", str(workers), *extra]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = 0
@@ -87,10 +87,14 @@ def measure(home: Path, workers: int) -> float:
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="modelport-memory-"))
-    register_models(home)
-    for workers in (1, 4):
-        print(f"workers={workers}: {measure(home, workers):.0f} MiB (PSS, parent + workers)")
+    home = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="modelport-memory-"))
+    if not (home / "modelport.db").exists():
+        register_models(home)
+    only = sys.argv[2:] or ["1", "spawn", "prefork"]
+    runs = {"1": (1, []), "spawn": (4, ["--no-prefork"]), "prefork": (4, ["--prefork"])}
+    for workers, extra in (runs[name] for name in only):
+        label = f"workers={workers} {' '.join(extra)}".strip()
+        print(f"{label}: {measure(home, workers, extra):.0f} MiB (PSS, parent + workers)", flush=True)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ def test_hot_swap_under_load_fifty_alias_moves_zero_failures(start_server, cance
 
 
 
-def test_metrics_add_up_across_worker_processes(start_server, cancer_home, rows, tmp_path) -> None:
+def test_metrics_add_up_across_forked_worker_processes(start_server, cancer_home, rows, tmp_path) -> None:
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
     server = start_server(cancer_home, ["cancer", "--workers", "2"], env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
@@ -179,3 +179,4 @@ def test_metrics_add_up_across_worker_processes(start_server, cancer_home, rows,
     text = httpx.get(f"{server.url}/metrics").text
     assert 'modelport_requests_total{model="cancer",outcome="ok",version="1"} 40.0' in text
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 2  # both workers wrote counts
+    assert server.stop() == 0  # SIGTERM reaches the forked workers, which drain; the supervisor exits 0

@@ -28,6 +28,9 @@ def serve(
     log_inputs: bool = typer.Option(False, "--log-inputs", help="Put request bodies (first 4 KiB) in access logs."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="TLS certificate file (PEM)."),
     tls_key: str | None = typer.Option(None, "--tls-key", help="TLS private key file (PEM)."),
+    prefork: bool = typer.Option(
+        True, "--prefork/--no-prefork",
+        help="With --workers > 1: load models once and fork the workers so they share model memory."),
 ) -> None:
     """Serve models over HTTP: Open Inference Protocol (V2), KServe v1 and MLflow's /invocations.
 
@@ -45,7 +48,7 @@ def serve(
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs)
     run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
-        ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+        ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork)
 
 
 def check_bind(host: str, *, no_auth: bool) -> None:

@@ -7,7 +7,7 @@ What the app holds for routes of every area, on `app.state`: `settings`, `regist
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.settings import Settings
 from modelport.http.errors import install_error_handlers
 from modelport.http.middleware import ServingMiddleware
+from modelport.registry.loaded import LoadedModel
 from modelport.registry.service import Registry
 from modelport.serving.config import ServerConfig
 from modelport.serving.dataplane import DataPlane
@@ -47,6 +48,7 @@ def create_app(
     no_auth: bool = False,
     watch: bool = True,
     drain_on_sigterm: bool = False,
+    preloaded: Mapping[tuple[str, int], LoadedModel] | None = None,
 ) -> FastAPI:
     """The modelport HTTP app serving `refs` (default: every registered model) from the registry of `settings`.
 
@@ -60,7 +62,7 @@ def create_app(
     registry = registry or Registry.open(settings, clock=clock)
     metrics = ServingMetrics()
     plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics,
-                      router=_deployment_router(registry))
+                      router=_deployment_router(registry), preloaded=preloaded)
     rollouts = _rollout_controller(registry, clock)
 
     @asynccontextmanager
@@ -132,6 +134,21 @@ def _security_middleware(no_auth: bool, registry: Registry, clock: Clock, config
     keys = None if no_auth else KeyStore(registry.store.engine, clock=clock, audit=registry.store)
     return guard_middleware(keys=keys, config=SecurityConfig.from_env(), clock=clock,
                             default_model=config.default_model)
+
+
+def preload_versions(settings: Settings, refs: Sequence[str] | None,
+                     config: ServerConfig) -> dict[tuple[str, int], LoadedModel]:
+    """Load (without warming) every version the app would serve now.
+
+    A parent process does this before forking its workers, so they share the models' memory.
+    """
+    registry = Registry.open(settings)
+    try:
+        plane = DataPlane(registry, config, refs=refs, router=_deployment_router(registry))
+        wanted = plane.wanted_versions()
+        return {key: registry.load(registry.store.get_version(*key)) for key in sorted(wanted)}
+    finally:
+        registry.close()
 
 
 def _deployment_router(registry: Registry) -> DeploymentRouter:

@@ -11,13 +11,14 @@ imports prometheus_client, so `/metrics` sums every worker.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -54,14 +55,14 @@ class ServeSpec:
         return cls(list(raw["refs"]), ServerConfig(**config), bool(raw["no_auth"]))
 
 
-def app_from_environment() -> Any:
+def app_from_environment(preloaded: Mapping[tuple[str, int], Any] | None = None) -> Any:
     """The app a worker builds from the spec its parent left in the environment."""
     from modelport.http.app import create_app
 
     spec = ServeSpec.from_json(os.environ.get(SPEC_ENV) or ServeSpec().to_json())
     configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))  # spawned workers start with no logging set up
     return create_app(Settings.from_env(), refs=spec.refs or None, config=spec.config, no_auth=spec.no_auth,
-                      drain_on_sigterm=True)
+                      drain_on_sigterm=True, preloaded=preloaded)
 
 
 def _drained(sig: int, frame: FrameType | None) -> None:
@@ -81,8 +82,9 @@ def configure_logging(level: str = "INFO") -> None:
 
 def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config: ServerConfig | None = None,
           no_auth: bool = True, log_level: str = "INFO", ssl_certfile: str | None = None,
-          ssl_keyfile: str | None = None) -> None:
-    """Serve until SIGTERM or Ctrl-C."""
+          ssl_keyfile: str | None = None, prefork: bool = True) -> None:
+    """Serve until SIGTERM or Ctrl-C; several workers are forked after loading the models (`prefork`)
+    or, without it, spawned by uvicorn, each loading its own copy."""
     spec = ServeSpec(list(refs), config or ServerConfig(), no_auth)
     os.environ[SPEC_ENV] = spec.to_json()
     os.environ[LOG_LEVEL_ENV] = log_level
@@ -98,6 +100,79 @@ def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config
         signal.signal(signal.SIGTERM, _drained)
         uvicorn.Server(uv_config).run()
         return
-    from uvicorn.supervisors import Multiprocess
+    if not prefork:
+        from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
+        Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
+        return
+    from modelport.http.app import preload_versions
+
+    preloaded = preload_versions(Settings.from_env(), spec.refs or None, spec.config)
+    PreforkSupervisor(uv_config, workers, preloaded).run()
+
+
+class PreforkSupervisor:
+    """Loads the served versions once, then forks the workers: their model memory is shared, not copied.
+
+    Numpy buffers of a loaded model (tree nodes, coefficients) are never written after load, so
+    copy-on-write keeps one physical copy for all workers; only versions a worker loads later
+    (after a hot swap) are its own. Models are not warmed in the parent (no thread pools before
+    fork); each worker warms its copy. A worker that dies is replaced; SIGTERM is passed on to
+    every worker, which drain, and the supervisor exits 0 when all have.
+    """
+
+    def __init__(self, config: uvicorn.Config, workers: int, preloaded: Mapping[tuple[str, int], Any]) -> None:
+        self.config = config
+        self.workers = workers
+        self.preloaded = preloaded
+        self.children: set[int] = set()
+        self.stopping = False
+
+    def run(self) -> None:
+        socket = self.config.bind_socket()
+        # keep the collector off the inherited objects: touching their headers would copy the pages
+        gc.collect()
+        gc.freeze()
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for _ in range(self.workers):
+            self._fork(socket)
+        while self.children:
+            try:
+                pid, _status = os.wait()
+            except ChildProcessError:
+                break
+            self.children.discard(pid)
+            if not self.stopping:
+                logging.getLogger("modelport.http").warning("worker %s exited; starting another", pid)
+                self._fork(socket)
+
+    def _fork(self, socket: Any) -> None:
+        pid = os.fork()
+        if pid:
+            self.children.add(pid)
+            return
+        code = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, _drained)
+            preloaded = self.preloaded
+            config = uvicorn.Config(lambda: app_from_environment(preloaded), factory=True, host=self.config.host,
+                                    port=self.config.port, loop="uvloop", http="httptools", lifespan="on",
+                                    access_log=False, log_config=None, server_header=False,
+                                    timeout_graceful_shutdown=self.config.timeout_graceful_shutdown,
+                                    ssl_certfile=self.config.ssl_certfile, ssl_keyfile=self.config.ssl_keyfile)
+            uvicorn.Server(config).run(sockets=[socket])
+        except BaseException:
+            code = 1
+            logging.getLogger("modelport.http").exception("worker failed")
+        finally:
+            os._exit(code)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                self.children.discard(pid)

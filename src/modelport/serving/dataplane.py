@@ -27,6 +27,7 @@ from modelport.foundation.errors import (
     OverloadedError,
     ValidationError,
 )
+from modelport.registry.loaded import LoadedModel
 from modelport.registry.records import VersionRecord
 from modelport.registry.service import Registry
 from modelport.serving.batcher import Answer
@@ -84,7 +85,8 @@ class DataPlane:
 
     def __init__(self, registry: Registry, config: ServerConfig | None = None, *, refs: Sequence[str] | None = None,
                  clock: Clock | None = None, sink: PredictionSink | None = None,
-                 metrics: ServingMetrics | None = None, router: Router | None = None) -> None:
+                 metrics: ServingMetrics | None = None, router: Router | None = None,
+                 preloaded: Mapping[tuple[str, int], LoadedModel] | None = None) -> None:
         from modelport.foundation.names import parse_ref
 
         self.registry = registry
@@ -98,7 +100,7 @@ class DataPlane:
         self._executor = ThreadPoolExecutor(self.config.predict_threads, thread_name_prefix="modelport-predict")
         self._loader = ThreadPoolExecutor(2, thread_name_prefix="modelport-load")
         self.pool = ModelPool(registry, self.config, clock=self.clock, metrics=self.metrics,
-                              executor=self._executor, loader=self._loader)
+                              executor=self._executor, loader=self._loader, preloaded=preloaded)
         self.watcher = HotSwapWatcher(registry, self.pool, self.router, self.refs,
                                       interval_s=self.config.poll_interval_s, clock=self.clock)
         self._watch_task: asyncio.Task[None] | None = None
@@ -134,6 +136,11 @@ class DataPlane:
         self.sink.stop()
         self._executor.shutdown(wait=True)
         self._loader.shutdown(wait=False, cancel_futures=True)
+
+    def wanted_versions(self) -> set[tuple[str, int]]:
+        """Every version the served models should answer with now (reads the registry; blocking)."""
+        return {(name, version) for name, traffic in self.watcher.desired_traffic().items()
+                for version in traffic.versions}
 
     # --- health and metadata ------------------------------------------------------------
     def ready(self) -> bool:

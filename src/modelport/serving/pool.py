@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,7 @@ class ModelPool:
     """Every loaded version of this process, loaded on demand or ahead of a swap."""
 
     def __init__(self, registry: Registry, config: ServerConfig, *, clock: Clock, metrics: ServingMetrics,
-                 executor: Executor, loader: Executor) -> None:
+                 executor: Executor, loader: Executor, preloaded: Mapping[Key, LoadedModel] | None = None) -> None:
         self.registry = registry
         self.config = config
         self.clock = clock
@@ -79,6 +80,8 @@ class ModelPool:
         self._retiring: set[Key] = set()
         self.failures: dict[Key, str] = {}
         self.reports: dict[Key, LoadReport] = {}
+        # versions a parent process loaded before forking this worker: their memory is shared
+        self._preloaded: dict[Key, LoadedModel] = dict(preloaded or {})
 
     def get(self, key: Key) -> ServedVersion | None:
         """The loaded version, or None."""
@@ -150,10 +153,13 @@ class ModelPool:
     def _load_sync(self, key: Key) -> tuple[LoadedModel, bool, int]:
         """Load, verify and warm a version (in a loader thread)."""
         before = _rss_bytes()
-        record = self.registry.store.get_version(*key)
-        if record.status != "ready" and record.status != "archived":
-            raise NotFoundError(f"model {record.ref} is {record.status}, not ready to serve")
-        model = self.registry.load(record)
+        model = self._preloaded.pop(key, None)
+        if model is None:
+            record = self.registry.store.get_version(*key)
+            if record.status != "ready" and record.status != "archived":
+                raise NotFoundError(f"model {record.ref} is {record.status}, not ready to serve")
+            model = self.registry.load(record)
+        record = model.record
         has_proba = model.classes is not None
         example = self.registry.input_example(record) if self.config.warmup else None
         if example is not None:
