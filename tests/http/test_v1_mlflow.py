@@ -56,9 +56,13 @@ async def test_invocations_json_and_csv(served_settings, serve_app, rows, cancer
         csv = cancer[0].head(8).to_csv(index=False)
         as_csv = await http.post("/invocations", content=csv, headers={"content-type": "text/csv"})
         status = await http.get("/v1/models/cancer")
+        bad_csv = await http.post("/invocations", content="mean radius\nbig\n", headers={"content-type": "text/csv"})
+        bad_json = await http.post("/invocations", content=b"{", headers={"content-type": "application/json"})
     assert as_json.status_code == as_csv.status_code == 200
     assert as_json.json()["predictions"] == as_csv.json()["predictions"]
     assert status.json() == {"name": "cancer", "ready": True}
+    assert bad_csv.status_code == 422 and "missing column" in bad_csv.json()["error"]
+    assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["error"]
 
 
 @pytest.mark.parametrize(("content", "ctype", "status", "message"), [
