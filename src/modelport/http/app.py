@@ -101,6 +101,7 @@ def create_app(
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router)
+    _serve_predictions_directly(app)
     return app
 
 
@@ -180,6 +181,13 @@ def _routers() -> list[APIRouter]:
     routers.append(monitoring.router)
     # e.g. routers.append(management.router); routers.append(monitoring.router)
     return routers
+
+
+def _serve_predictions_directly(app: FastAPI) -> None:
+    """Put plain Starlette routes for the prediction paths first; the FastAPI ones stay for /docs."""
+    from modelport.http import v1, v2
+
+    app.router.routes[:0] = [*v2.direct_routes(), *v1.direct_routes()]
 
 
 def _metrics_router() -> APIRouter:

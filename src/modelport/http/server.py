@@ -10,11 +10,14 @@ imports prometheus_client, so `/metrics` sums every worker.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import gc
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import signal
 import sys
 import tempfile
@@ -69,8 +72,15 @@ def _drained(sig: int, frame: FrameType | None) -> None:
     """Nothing left to do: uvicorn re-raises SIGTERM after its graceful stop; this makes that exit 0."""
 
 
+class DeferredHandler(logging.handlers.QueueHandler):
+    """Queues records unformatted: formatting and writing happen in the listener's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for modelport's and uvicorn's loggers."""
+    """JSON lines on stderr for modelport's and uvicorn's loggers; access logs written off the event loop."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter())
     for name in ("modelport", "uvicorn", "uvicorn.error"):
@@ -78,6 +88,14 @@ def configure_logging(level: str = "INFO") -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+    # one line per request: format and write it in a thread, not in the request's path
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    atexit.register(listener.stop)
+    access = logging.getLogger("modelport.access")
+    access.handlers[:] = [DeferredHandler(records)]
+    access.propagate = False
 
 
 def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config: ServerConfig | None = None,

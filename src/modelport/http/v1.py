@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from modelport.http.context import dataplane_of, deadline_of, version_of
 from modelport.http.v1_codec import decode_rows, encode_predictions
@@ -47,3 +48,19 @@ async def _answer(request: Request, name: str, version: int | None) -> Response:
                                                headers=request.headers))
     body = encode_predictions(result.model, result.version, result.prediction_ids, result.predictions)
     return Response(body, media_type="application/json")
+
+
+async def _predict_direct(request: Request) -> Response:
+    params = request.path_params
+    return await _answer(request, params["name"], version_of(params.get("version")))
+
+
+async def _invocations_direct(request: Request) -> Response:
+    return await invocations(request)
+
+
+def direct_routes() -> list[Route]:
+    """The prediction routes as plain Starlette routes (see `v2.direct_routes`)."""
+    return [Route("/v1/models/{name}:predict", _predict_direct, methods=["POST"]),
+            Route("/v1/models/{name}/versions/{version}:predict", _predict_direct, methods=["POST"]),
+            Route("/invocations", _invocations_direct, methods=["POST"])]

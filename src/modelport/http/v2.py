@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from modelport.foundation.errors import InvalidInputError
 from modelport.http.context import dataplane_of, deadline_of, version_of
@@ -142,3 +143,15 @@ def _check_content_type(request: Request) -> None:
         raise PayloadError("pickled request bodies are never accepted; send V2 JSON", status=415)
     if kind not in ("", "application/json", "application/octet-stream", "application/x-www-form-urlencoded"):
         raise PayloadError(f"content type {kind!r} is not V2; send application/json", status=415)
+
+
+async def _infer_direct(request: Request) -> Response:
+    params = request.path_params
+    return await infer(request, params["name"], params.get("version"))
+
+
+def direct_routes() -> list[Route]:
+    """The infer routes as plain Starlette routes (FastAPI's per-request dependency solving costs
+    more than the rest of a small request); the FastAPI ones above still document them."""
+    return [Route("/v2/models/{name}/infer", _infer_direct, methods=["POST"]),
+            Route("/v2/models/{name}/versions/{version}/infer", _infer_direct, methods=["POST"])]
