@@ -150,8 +150,14 @@ class FileSink:
     def _encode(self, frame: pd.DataFrame) -> bytes:
         if self.format == "csv":
             return frame.to_csv(index=False).encode()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
+        # Dictionary-encode only the low-cardinality columns: trying it on unique ids and
+        # probabilities costs five times the rest of the write and then falls back anyway.
+        repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns]
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, use_dictionary=repeated)
         return buffer.getvalue()
 
     def _put(self, path: str, data: bytes) -> None:
