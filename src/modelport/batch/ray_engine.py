@@ -19,7 +19,7 @@ import pandas as pd
 
 from modelport.batch.scoring import Layout, score_rows, split_chunk
 from modelport.batch.sinks import Sink
-from modelport.batch.sources import is_sql_url, open_source
+from modelport.batch.sources import open_source
 from modelport.batch.spec import ChunkStats, JobSpec
 from modelport.foundation.errors import InvalidInputError
 from modelport.foundation.settings import Settings
@@ -40,9 +40,6 @@ class RayJob:
 def run_ray(job: RayJob, sink: Sink, done: set[int], *, address: str | None, workers: int,
             on_done: Callable[[ChunkStats], None]) -> None:
     """Score the job on Ray (an existing cluster at `address`, else a local Ray) and commit every chunk."""
-    if is_sql_url(job.spec.input):
-        raise InvalidInputError("the ray engine reads files (Parquet, CSV, JSON Lines); "
-                                "score a SQL query with --engine local", field="engine")
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:
