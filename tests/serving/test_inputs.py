@@ -64,3 +64,4 @@ def test_cache_key_is_the_same_for_the_same_data_whatever_the_wire_form() -> Non
     from_lists = prep.fast([[1, 2]])
     from_columns = prep.fast({"a": np.asarray([1.0]), "b": np.asarray([2.0])})
     assert cache_key(from_lists) == cache_key(from_columns) != cache_key(prep.fast([[1, 3]]))
+

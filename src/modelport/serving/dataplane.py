@@ -32,10 +32,11 @@ from modelport.registry.records import VersionRecord
 from modelport.registry.service import Registry
 from modelport.serving.batcher import Answer
 from modelport.serving.config import ServerConfig
+from modelport.serving.ids import PredictionIds
 from modelport.serving.inputs import cache_key, row_count
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.pool import ModelPool, ServedVersion
-from modelport.serving.predictions import NullSink, PredictionSink, SinkFeeder, build_records, new_prediction_ids
+from modelport.serving.predictions import NullSink, PredictionSink, SinkFeeder, build_records
 from modelport.serving.router import Router
 from modelport.serving.watcher import HotSwapWatcher
 from modelport.signatures.schema import Signature
@@ -97,6 +98,7 @@ class DataPlane:
         self.router = router or Router()
         self.sink = SinkFeeder(sink or NullSink())
         self.draining = False
+        self.ids = PredictionIds()
         self._executor = ThreadPoolExecutor(self.config.predict_threads, thread_name_prefix="modelport-predict")
         self._loader = ThreadPoolExecutor(2, thread_name_prefix="modelport-load")
         self.pool = ModelPool(registry, self.config, clock=self.clock, metrics=self.metrics,
@@ -231,7 +233,7 @@ class DataPlane:
         if rows == 0:
             raise ValidationError("inputs", "no rows to predict; send at least one row")
         answer = await self._predict(served, data, rows, request, start)
-        return InferenceResult(served.record.name, served.record.version, new_prediction_ids(rows),
+        return InferenceResult(served.record.name, served.record.version, self.ids.new(rows),
                                answer.predictions, answer.probabilities if request.want_proba else None,
                                served.model.classes)
 
