@@ -77,8 +77,11 @@ def test_a_canary_that_errors_on_some_inputs_is_rolled_back_and_the_alias_stays(
 
 def test_a_good_canary_reaches_100_percent_and_moves_champion(live_server, iris) -> None:
     with live_server.client() as http:
+        # The subject is the promotion path. Latency on a loaded test machine is scheduler noise, and version 2
+        # is a different model whose label mix on random rows can differ by ~0.2, so those two checks are
+        # loosened here; each is tested with controlled samples in test_controller.
         _deploy(http, strategy="canary", version=PIPELINE_V2, steps=[10, 50, 100], step_duration="0s",
-                min_requests=40)
+                min_requests=40, guardrails={"latency_floor_ms": 1000.0, "max_prediction_drift": 0.5})
     answers = _traffic_until(live_server, iris, lambda: _finished(live_server))
     assert all(a.status_code == 200 for a in answers)
     with live_server.client() as http:
@@ -135,9 +138,11 @@ def test_a_shadow_never_changes_answers_and_is_logged_as_shadow(live_server, iri
             answer = _predict(http, iris, rows).json()
             assert answer["model_version"] == "1" and answer["predictions"] == expected
     log = live_server.app.state.rollouts.evidence.log
-    wait_for(lambda: live_server.flush() or log.count("iris") >= 1000, timeout=10, what="shadow rows logged")
     from datetime import timedelta
 
+    # 50 pinned + 500 primary + 500 shadow rows: wait for the shadow copies themselves, which come last
+    wait_for(lambda: live_server.flush() or len(log.window("iris", timedelta(hours=1), route="shadow")) >= 500,
+             timeout=10, what="shadow rows logged")
     window = log.window("iris", timedelta(hours=1), route="shadow")
     assert len(window) == 500 and set(window.meta["version"]) == {CONSTANT}
     assert set(window.meta["route"]) == {"shadow"}

@@ -29,6 +29,9 @@ from modelport.serving.metrics import ServingMetrics
 from modelport.serving.predictions import PredictionSink
 
 if TYPE_CHECKING:
+    from modelport.monitoring.alerts.evaluator import AlertScheduler
+    from modelport.monitoring.alerts.sinks import PrometheusSink
+    from modelport.monitoring.service import Monitoring
     from modelport.rollout.controller import RolloutController
     from modelport.rollout.routing import DeploymentRouter
 
@@ -61,6 +64,9 @@ def create_app(
     owned = registry is None
     registry = registry or Registry.open(settings, clock=clock)
     metrics = ServingMetrics()
+    monitoring = _monitoring(registry, clock) if sink is None and config.prediction_log else None
+    sink = monitoring.sink() if monitoring is not None else sink
+    gauges = _alert_gauges() if monitoring is not None else None
     plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics,
                       router=_deployment_router(registry), preloaded=preloaded)
     rollouts = _rollout_controller(registry, clock)
@@ -69,6 +75,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await plane.start(watch=watch)
         controller = asyncio.ensure_future(rollouts.run()) if watch else None
+        alerts = _alert_scheduler(monitoring, gauges, config) if monitoring is not None and watch else None
         restore = _drain_on_sigterm(plane) if drain_on_sigterm else None
         try:
             yield
@@ -79,6 +86,7 @@ def create_app(
                 controller.cancel()
                 await asyncio.gather(controller, return_exceptions=True)
             await plane.stop()
+            await _stop_monitoring(sink if monitoring is not None else None, alerts)
             if owned:
                 registry.close()
 
@@ -97,12 +105,53 @@ def create_app(
     app.state.clock = clock
     app.state.metrics = metrics
     app.state.rollouts = rollouts
+    app.state.monitoring = monitoring
+    app.state.alert_gauges = gauges
     app.state.no_auth = no_auth
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router)
     _serve_predictions_directly(app)
     return app
+
+
+def _monitoring(registry: Registry, clock: Clock) -> Monitoring:
+    from modelport.monitoring.service import Monitoring
+
+    return Monitoring(registry, clock=clock)
+
+
+def _alert_gauges() -> PrometheusSink:
+    from modelport.monitoring.alerts.sinks import PrometheusSink
+
+    return PrometheusSink()
+
+
+def _alert_scheduler(monitoring: Monitoring, gauges: PrometheusSink | None, config: ServerConfig) -> AlertScheduler:
+    """Alert rules evaluated on a schedule: to the log, Prometheus gauges and, if configured, a webhook."""
+    import os
+
+    from modelport.monitoring.alerts.evaluator import AlertEvaluator, AlertScheduler
+    from modelport.monitoring.alerts.sinks import AlertSink, LogSink, WebhookSink
+    from modelport.monitoring.alerts.store import AlertStore
+
+    sinks: list[AlertSink] = [LogSink(), *([gauges] if gauges is not None else [])]
+    url, secret = os.environ.get("MODELPORT_ALERT_WEBHOOK_URL"), os.environ.get("MODELPORT_ALERT_WEBHOOK_SECRET")
+    if url and secret:
+        sinks.append(WebhookSink(url, secret))
+    store = AlertStore(monitoring.registry.store.engine, monitoring.clock)
+    scheduler = AlertScheduler(AlertEvaluator(monitoring, store, sinks), interval=config.alert_interval_s)
+    scheduler.start()
+    return scheduler
+
+
+async def _stop_monitoring(sink: PredictionSink | None, alerts: AlertScheduler | None) -> None:
+    """Flush the prediction log (nothing buffered is lost on a graceful stop) and stop the alerts."""
+    if alerts is not None:
+        await asyncio.to_thread(alerts.stop)
+    close = getattr(sink, "close", None)
+    if close is not None:
+        await asyncio.to_thread(close)
 
 
 def _drain_on_sigterm(plane: DataPlane) -> Callable[[], None] | None:
@@ -197,7 +246,9 @@ def _metrics_router() -> APIRouter:
     async def metrics(request: Request) -> Response:
         """Prometheus text format, summed over all worker processes."""
         body, content_type = request.app.state.metrics.render()
-        return Response(body, media_type=content_type)
+        gauges = request.app.state.alert_gauges
+        extra = gauges.render() if gauges is not None else b""
+        return Response(body + extra, media_type=content_type)
 
     return router
 

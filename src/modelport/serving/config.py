@@ -56,6 +56,10 @@ class ServerConfig:
     log_inputs: bool = False
     #: seconds a draining server waits for in-flight requests after SIGTERM
     drain_timeout_s: float = 30.0
+    #: write every prediction to the prediction log (monitoring, rollouts and feedback need it)
+    prediction_log: bool = True
+    #: seconds between alert evaluations (one replica evaluates, by lease)
+    alert_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         _positive("body_limit_bytes", self.body_limit_bytes)

@@ -62,6 +62,7 @@ class SinkFeeder:
         self.enabled = not isinstance(sink, NullSink)
         self._pending: deque[Callable[[], list[PredictionRecord]]] = deque(maxlen=max_pending)
         self._wake = threading.Event()
+        self._flushing = threading.Lock()  # a flush returns only once rows popped by another flush are handed over
         self._stop = False
         self._thread: threading.Thread | None = None
 
@@ -88,12 +89,20 @@ class SinkFeeder:
 
     def flush(self) -> None:
         """Build and hand over everything pending, in the caller's thread."""
-        while self._pending:
-            build = self._pending.popleft()
-            try:
-                self.sink.record(build())
-            except Exception:  # a broken log must never break serving
-                log.exception("prediction sink failed")
+        with self._flushing:
+            while self._pending:
+                build = self._pending.popleft()
+                try:
+                    self.sink.record(build())
+                except Exception:  # a broken log must never break serving
+                    log.exception("prediction sink failed")
+
+    def flush_through(self) -> None:
+        """Hand over everything pending and make the sink write it (tests and graceful shutdown)."""
+        self.flush()
+        write = getattr(self.sink, "flush", None)
+        if callable(write):
+            write()
 
     def _run(self) -> None:
         while not self._stop:
