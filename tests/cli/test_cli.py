@@ -157,11 +157,62 @@ def test_real_process_register_from_stdin_and_help(home: Path, model_file: Path)
 
 
 @pytest.mark.slow
-def test_quickstart_registers_two_versions_with_champion(home: Path, capsys) -> None:
-    code, out, _ = run(capsys, "quickstart", "--json")
-    assert code == 0 and json.loads(out) == {"model": "cancer", "versions": [1, 2], "champion": 1}
+def test_quickstart_registers_two_versions_and_starts_a_canary(home: Path, capsys) -> None:
+    code, out, _ = run(capsys, "quickstart", "--no-serve", "--json")
+    done = json.loads(out)
+    assert code == 0 and (done["model"], done["versions"], done["champion"]) == ("cancer", [1, 2], 1)
+    assert done["canary"]["state"] == "running" and done["canary"]["traffic"] == {"2": 10.0, "1": 90.0}
     code, out, _ = run(capsys, "models", "show", "cancer@champion", "--json")
     assert json.loads(out)["version"] == 1
+    # a second run reuses what the first set up instead of failing or registering again
+    code, out, _ = run(capsys, "quickstart", "--no-serve", "--json")
+    again = json.loads(out)
+    assert code == 0 and again["versions"] == [1, 2] and again["canary"]["reused"] is True
+    code, out, _ = run(capsys, "models", "list", "cancer", "--json")
+    assert [v["version"] for v in json.loads(out)] == [1, 2]
+
+
+@pytest.mark.slow
+def test_quickstart_serves_and_its_curl_line_works(home: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "quickstart.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "modelport.cli", "quickstart", "--port", str(port),
+                                 "--no-traffic"], stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "quickstart server not ready in 180 s"
+                time.sleep(0.2)
+            curl = next(line.strip() for line in log.read_text().splitlines() if line.strip().startswith("curl "))
+            assert shutil.which("curl"), "curl is needed to run the printed line"
+            answer = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
+            body = json.loads(answer.stdout)
+            assert body["predictions"] in ([0], [1]) and body["model_version"] in ("1", "2")
+            assert len(body["prediction_ids"]) == 1
+            status = subprocess.run([sys.executable, "-m", "modelport.cli", "rollout", "status", "cancer", "--json"],
+                                    capture_output=True, text=True, timeout=60)
+            assert json.loads(status.stdout)["strategy"] == "canary"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+    assert code == 0, log.read_text()
 
 
 @pytest.mark.parametrize(

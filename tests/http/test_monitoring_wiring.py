@@ -23,7 +23,7 @@ async def test_served_predictions_are_logged_and_joined_with_feedback(served_set
         ids = answer.json()["prediction_ids"]
         bad = await http.post("/v1/models/cancer:predict", json={"instances": [["not", "numbers"]]})
         assert bad.status_code in (400, 422)
-        app.state.dataplane.sink.flush_through()  # the log is written off the hot path: flush, do not wait
+        # no flush here: feedback right after a prediction must find it (the route writes the buffer first)
         labels = [{"prediction_id": pid, "label": int(label)} for pid, label in zip(ids, y.head(40), strict=True)]
         labels.append({"prediction_id": "no-such-id", "label": 1})
         feedback = await http.post("/v1/feedback", json={"feedback": labels})

@@ -68,7 +68,16 @@ async def post_feedback(request: Request) -> Response:
     monitoring = monitoring_of(request)
     import anyio.to_thread
 
-    result = await anyio.to_thread.run_sync(lambda: monitoring.submit_feedback(items, visible=key.may_see))
+    plane = getattr(request.app.state, "dataplane", None)
+
+    def submit() -> Any:
+        # Predictions this server made moments ago may still be buffered: write them first, so that
+        # feedback sent right after a prediction finds it (other replicas flush within a second).
+        if plane is not None:
+            plane.sink.flush_through()
+        return monitoring.submit_feedback(items, visible=key.may_see)
+
+    result = await anyio.to_thread.run_sync(submit)
     return _json(result.to_dict())
 
 
