@@ -258,5 +258,5 @@ def test_every_command_has_help_with_an_example() -> None:
     from modelport.cli.app import app
 
     missing = [" ".join(path) for path, command in _leaf_commands(typer.main.get_command(app), [])
-               if "Example:" not in (command.help or "")]
+               if "Example:" not in (command.help or "") and "Examples:" not in (command.help or "")]
     assert missing == []
