@@ -16,10 +16,10 @@ from modelport.foundation.errors import UnsafeArtifactError
 class EstimatorPredictor:
     """Wraps any object with a scikit-learn style `predict` (and maybe `predict_proba`)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, *, wants_names: bool | None = None) -> None:
         self.model = model
-        # An estimator fitted on a bare array warns when given named columns: give it an array.
-        self._wants_names = hasattr(model, "feature_names_in_")
+        # An estimator fitted on a bare array warns (XGBoost refuses) when given named columns: give it an array.
+        self._wants_names = hasattr(model, "feature_names_in_") if wants_names is None else wants_names
 
     def _prepare(self, data: Any) -> Any:
         if isinstance(data, pd.DataFrame) and not self._wants_names:

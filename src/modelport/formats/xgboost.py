@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-import pandas as pd
-
-from modelport.formats.base import class_labels, package_versions, read_head, require
+from modelport.formats.base import package_versions, read_head, require
+from modelport.formats.sklearn import EstimatorPredictor
 from modelport.foundation.errors import InvalidInputError
 
 #: objective prefixes that make a booster a classifier (probabilities out).
@@ -20,30 +18,10 @@ def _is_xgboost_object(obj: Any) -> bool:
     return any(cls.__module__.startswith("xgboost") for cls in type(obj).__mro__)
 
 
-class XGBoostPredictor:
+def xgboost_predictor(model: Any) -> EstimatorPredictor:
     """A model loaded into XGBoost's scikit-learn wrapper, so predict/predict_proba match the original."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._has_names = model.get_booster().feature_names is not None
-
-    def _prepare(self, data: Any) -> Any:
-        # A booster trained on a bare array refuses named columns it never saw.
-        if isinstance(data, pd.DataFrame) and not self._has_names:
-            return data.to_numpy()
-        return data
-
-    def predict(self, data: Any) -> np.ndarray:
-        return np.asarray(self.model.predict(self._prepare(data)))
-
-    def predict_proba(self, data: Any) -> np.ndarray | None:
-        if not hasattr(self.model, "predict_proba"):
-            return None
-        return np.asarray(self.model.predict_proba(self._prepare(data)))
-
-    @property
-    def classes(self) -> list[Any] | None:
-        return class_labels(self.model)
+    # A booster trained on a bare array refuses named columns it never saw.
+    return EstimatorPredictor(model, wants_names=model.get_booster().feature_names is not None)
 
 
 class XGBoostAdapter:
@@ -67,13 +45,13 @@ class XGBoostAdapter:
             return True
         return path.suffix.lower() in (".ubj", ".xgb")
 
-    def load(self, path: Path, *, trusted: bool = False) -> XGBoostPredictor:
+    def load(self, path: Path, *, trusted: bool = False) -> EstimatorPredictor:
         xgb = require("xgboost", "xgboost")
         booster = xgb.Booster()
         booster.load_model(str(path))
         model = _wrapper_class(booster)()
         model.load_model(str(path))
-        return XGBoostPredictor(model)
+        return xgboost_predictor(model)
 
     def requirements(self) -> dict[str, str]:
         return package_versions("xgboost", "numpy")
