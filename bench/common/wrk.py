@@ -94,9 +94,11 @@ def ensure_wrk() -> str:
 
 def run(url: str, script: Path, out: Path, *, connections: int, seconds: float,
         cpus: Sequence[int] | None = None, timeout_s: float = 10.0) -> WrkResult:
-    """Load `url` with `connections` open connections for `seconds`, from one wrk thread pinned to `cpus`."""
+    """Load `url` with `connections` open connections for `seconds` (whole), one wrk thread pinned to `cpus`."""
     out.unlink(missing_ok=True)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout_s:g}s", "-s", str(script), url]
+    whole = max(1, round(seconds))  # wrk takes whole seconds only
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{whole}s", f"--timeout={max(1, round(timeout_s))}s", "-s",
+               str(script), url]
     pin = (lambda: os.sched_setaffinity(0, set(cpus))) if cpus else None
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, preexec_fn=pin)
     if done.returncode != 0 or not out.exists():

@@ -55,25 +55,34 @@ def run_serving(systems: Sequence[System], model_names: Sequence[str], plan: Loa
     run.versions = _versions(envs)
     run.inprocess = prepare.inprocess_ceilings(saved, plan.server_cpus)
     ctx = Context(WORK, envs, WORK / "modelport-home")
-    for system in systems:
-        if not system.per_model:
-            run.outcomes.append(_one(run, system, next(iter(saved.values())), ctx, plan, log))
-    for model in saved.values():
-        log(f"model {model.name}")
-        for system in (s for s in systems if s.per_model):
-            if system.env != "main" and envs[system.env].error:
-                run.outcomes.append(_failed_env(system, model.name, envs[system.env].error))
-                continue
-            run.outcomes.append(_one(run, system, model, ctx, plan, log))
+    for name, env in envs.items():
+        if env.error:
+            run.outcomes += [_failed_env(s, m, env.error) for s in systems if s.env == name for m in saved]
+    for repeat in range(plan.repeats):
+        order = list(systems) if repeat % 2 == 0 else list(reversed(systems))
+        log(f"round {repeat + 1} of {plan.repeats}")
+        for system in (s for s in order if not s.per_model):
+            _one(run, system, next(iter(saved.values())), ctx, plan, log, repeat)
+        for model in saved.values():
+            for system in (s for s in order if s.per_model):
+                _one(run, system, model, ctx, plan, log, repeat)
     run.finished = now()
     return run
 
 
-def _one(run: Run, system: System, model: SavedModel, ctx: Context, plan: LoadPlan,
-         log: Callable[[str], None]) -> Outcome:
-    outcome, points = measure(system, model, ctx, plan, log)
+def _one(run: Run, system: System, model: SavedModel, ctx: Context, plan: LoadPlan, log: Callable[[str], None],
+         repeat: int) -> None:
+    """One round of `system` on `model`, unless it already failed: its first outcome is the one kept."""
+    key = model.name if system.per_model else "*"
+    earlier = [o for o in run.outcomes if o.system == system.key and o.model == key]
+    if earlier and not earlier[0].ok:
+        return
+    outcome, points = measure(system, model, ctx, plan, log, repeat)
     run.points.extend(points)
-    return outcome
+    if not earlier:
+        run.outcomes.append(outcome)
+    elif not outcome.ok:  # a later round failed: report that, not the earlier success
+        run.outcomes[run.outcomes.index(earlier[0])] = outcome
 
 
 def _failed_env(system: System, model: str, error: str) -> Outcome:

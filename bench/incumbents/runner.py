@@ -18,12 +18,16 @@ from bench.incumbents.systems import Context, Launch, System
 
 @dataclass(frozen=True)
 class LoadPlan:
-    """How hard and how long each server is loaded, and on which CPUs."""
+    """How hard and how long each server is loaded, and on which CPUs.
+
+    `repeats` rounds each start every server afresh, in alternating order, so a figure's repetitions are
+    spread over the whole run and no system is always measured when the shared machine is busiest.
+    """
 
     concurrencies: Sequence[int] = (1, 16, 64)
-    seconds: float = 4.0
+    seconds: float = 3.0
     repeats: int = 3
-    warmup_s: float = 3.0
+    warmup_s: float = 2.0
     server_cpus: Sequence[int] = (1,)
     load_cpus: Sequence[int] = (0,)
 
@@ -51,8 +55,9 @@ def settle(base: str, launch: Launch, model: SavedModel, timeout_s: float = 120.
 
 
 def measure(system: System, model: SavedModel, ctx: Context, plan: LoadPlan,
-            log: Callable[[str], None] = print) -> tuple[Outcome, list[Point]]:
-    """Every point of `system` serving `model`, or the reason it failed (the run goes on either way)."""
+            log: Callable[[str], None] = print, repeat: int = 0) -> tuple[Outcome, list[Point]]:
+    """One repetition of every concurrency of `system` serving `model` (a fresh server, warmed up), or the
+    reason it failed (the run goes on either way)."""
     key = model.name if system.per_model else "*"
     server: ServerProcess | None = None
     try:
@@ -63,7 +68,7 @@ def measure(system: System, model: SavedModel, ctx: Context, plan: LoadPlan,
         base = f"http://127.0.0.1:{port}"
         ready_s = server.wait_ready(base + launch.ready_path)
         check_answers(base, launch, model)
-        points = _load(server, base, launch, system, key, model, ctx.work, plan, log)
+        points = _load(server, base, launch, system, key, model, ctx.work, plan, log, repeat)
     except Exception as exc:  # any failure is reported with its reason; the next system still runs
         reason = f"{type(exc).__name__}: {exc}"
         log(f"  {system.key} on {key}: FAILED: {reason[:300]}")
@@ -75,21 +80,20 @@ def measure(system: System, model: SavedModel, ctx: Context, plan: LoadPlan,
 
 
 def _load(server: ServerProcess, base: str, launch: Launch, system: System, key: str, model: SavedModel,
-          work: Path, plan: LoadPlan, log: Callable[[str], None]) -> list[Point]:
+          work: Path, plan: LoadPlan, log: Callable[[str], None], repeat: int) -> list[Point]:
     script, out = work / f"{launch.wire.name}-{key}.lua", work / "wrk-out.json"
     script.write_text(wrk.render_script(launch.wire, launch.wire.bodies(model.rows), out))
     url = base + launch.wire.path
     wrk.run(url, script, out, connections=max(plan.concurrencies), seconds=plan.warmup_s, cpus=plan.load_cpus)
     points = []
     for concurrency in plan.concurrencies:
-        for repeat in range(plan.repeats):
-            settle(base, launch, model)
-            cpu0, t0 = server.cpu_seconds(), time.monotonic()
-            result = wrk.run(url, script, out, connections=concurrency, seconds=plan.seconds, cpus=plan.load_cpus)
-            cores = (server.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-            points.append(Point(system.key, key, concurrency, repeat, round(result.rps, 1), round(result.p50_ms, 3),
-                                round(result.p99_ms, 3), result.errors, result.requests, round(cores, 3),
-                                round(server.rss_mb(), 1)))
-        mid = sorted(p.rps for p in points[-plan.repeats:])[plan.repeats // 2]
-        log(f"  {system.key:18} {key:3} c={concurrency:<3} {mid:9.0f} req/s  p99 {points[-1].p99_ms:7.2f} ms")
+        settle(base, launch, model)
+        cpu0, t0 = server.cpu_seconds(), time.monotonic()
+        result = wrk.run(url, script, out, connections=concurrency, seconds=plan.seconds, cpus=plan.load_cpus)
+        cores = (server.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+        points.append(Point(system.key, key, concurrency, repeat, round(result.rps, 1), round(result.p50_ms, 3),
+                            round(result.p99_ms, 3), result.errors, result.requests, round(cores, 3),
+                            round(server.rss_mb(), 1)))
+        log(f"  r{repeat} {system.key:18} {key:3} c={concurrency:<3} {result.rps:9.0f} req/s  "
+            f"p99 {result.p99_ms:8.2f} ms  cpu {cores:4.2f}")
     return points

@@ -118,7 +118,7 @@ def test_report_renders_tables_targets_failures_noise_and_charts(tmp_path: Path)
     text = doc.read_text()
     assert "old intro" not in text and text.count("# Benchmarks") == 1
     assert "## Drift\nkept" in text
-    assert "| modelport (best) | 64 | 3,030 |" in text
+    assert "| modelport (best) | 64 | 3,030 |" in text and "| 0.30 | 100 |" in text
     assert "RuntimeError: server exited with 1 / boom" in text
     assert "req/s run 20260101T000000Z" in text and "+11%" in text
     assert (tmp_path / "img" / "incumbents-throughput.png").stat().st_size > 1000
