@@ -1,4 +1,4 @@
-"""docs/rollouts.md: every command of its bash blocks runs, in order, after `modelport quickstart`."""
+"""docs/rollouts.md: every command of its bash blocks runs, in order, after `modelport quickstart --no-serve`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _run(args: list[str]) -> None:
 
 @pytest.mark.slow
 def test_every_command_in_the_rollouts_page_runs(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _run(["quickstart"])
+    _run(["quickstart", "--no-serve"])
     _abort_quickstart_canary()
     commands = [line for block in BASH.findall(PAGE.read_text()) for line in block.strip().splitlines()]
     assert len(commands) >= 12
