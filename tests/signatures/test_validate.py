@@ -168,3 +168,14 @@ def test_signature_from_malformed_dict_names_the_problem() -> None:
         Signature.from_dict({"inputs": {"type": "columns", "columns": [{"name": "a", "dtype": "complex"}]}})
     with pytest.raises(InvalidInputError, match="invalid signature"):
         Signature.from_dict({"nothing": 1})
+
+
+def test_exact_frames_take_the_fast_path_and_still_refuse_missing_values() -> None:
+    sig = Signature(columns=(ColumnSpec("a", "float64"), ColumnSpec("b", "int64"), ColumnSpec("c", "bool")))
+    frame = pd.DataFrame({"c": [True, False], "b": [1, 2], "a": [0.5, 1.5]})
+    out = validate(sig, frame).data
+    assert list(out.columns) == ["a", "b", "c"] and out["a"].tolist() == [0.5, 1.5]
+    with pytest.raises(ValidationError, match="input 'a': missing value"):
+        validate(sig, frame.assign(a=[np.nan, 1.0]))
+    result = validate(sig, frame.assign(a=[np.nan, 1.0]), collect=True)
+    assert result.positions.tolist() == [1] and "missing value" in result.rejected[0]
