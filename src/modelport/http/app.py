@@ -92,6 +92,7 @@ def create_app(
 
     stack = [
         Middleware(ServingMiddleware, metrics=metrics, body_limit=config.body_limit_bytes,
+                   upload_limit=_upload_limit(),
                    access_log=config.access_log, log_inputs=config.log_inputs),
         *_security_middleware(no_auth, registry, clock, config),
         *middleware,
@@ -113,6 +114,12 @@ def create_app(
         app.include_router(router)
     _serve_predictions_directly(app)
     return app
+
+
+def _upload_limit() -> int:
+    from modelport.security.config import SecurityConfig
+
+    return SecurityConfig.from_env().max_upload_bytes
 
 
 def _monitoring(registry: Registry, clock: Clock) -> Monitoring:

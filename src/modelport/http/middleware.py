@@ -60,10 +60,12 @@ class ServingMiddleware:
     """Tags every response with X-Request-ID, refuses bodies over the limit with 413, counts and logs."""
 
     def __init__(self, app: ASGIApp, *, metrics: ServingMetrics, body_limit: int, access_log: bool = True,
-                 log_inputs: bool = False) -> None:
+                 log_inputs: bool = False, upload_limit: int | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.body_limit = body_limit
+        # model uploads (POST /api/v1/models/.../versions) may be larger than prediction bodies
+        self.upload_limit = upload_limit
         self.access_log = access_log
         self.log_inputs = log_inputs
 
@@ -83,8 +85,10 @@ class ServingMiddleware:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str, state: dict[str, Any]) -> None:
         id_header = (b"x-request-id", request_id.encode())
+        limit = self._limit(scope)
+        state["limit"] = limit
         declared = _content_length(scope["headers"])
-        if declared is not None and declared > self.body_limit:
+        if declared is not None and declared > limit:
             await self._too_large(send, id_header, state)
             return
 
@@ -92,7 +96,7 @@ class ServingMiddleware:
             message = await receive()
             chunk = message.get("body", b"")
             state["seen"] += len(chunk)
-            if state["seen"] > self.body_limit:
+            if state["seen"] > limit:
                 raise _BodyTooLarge
             if self.log_inputs and len(state["body"]) < _LOGGED_BODY:
                 state["body"] += chunk[: _LOGGED_BODY - len(state["body"])]
@@ -111,9 +115,17 @@ class ServingMiddleware:
             if not state["started"]:
                 await self._too_large(send, id_header, state)
 
+    def _limit(self, scope: Scope) -> int:
+        if self.upload_limit is None:
+            return self.body_limit
+        from modelport.http.policy import body_limit
+
+        return body_limit(scope["method"], scope["path"], body=self.body_limit, upload=self.upload_limit)
+
     async def _too_large(self, send: Send, id_header: tuple[bytes, bytes], state: dict[str, Any]) -> None:
         state["status"] = 413
-        body = orjson.dumps({"error": f"the request body is larger than the limit of {self.body_limit} bytes"})
+        limit = state.get("limit", self.body_limit)
+        body = orjson.dumps({"error": f"the request body is larger than the limit of {limit} bytes"})
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"), id_header]})
