@@ -9,7 +9,7 @@ from bench.common.models import MODELS
 from bench.common.report import DOC, IMAGES, num, table, write_section
 from bench.common.results import RESULTS, Run
 from bench.incumbents import targets
-from bench.incumbents.systems import SYSTEMS, System
+from bench.incumbents.systems import ROOT, SYSTEMS, System
 
 COMMAND = "make bench   # or: .venv/bin/python -m bench"
 
@@ -141,14 +141,18 @@ def top_matter(run: Run) -> str:
 
 
 def others() -> str:
-    """Which of the other benchmarks `python -m bench` runs, and which are not in this checkout yet."""
-    import importlib.util
+    """Which other benchmarks `python -m bench` runs, and which sections it leaves to their own commands."""
+    from bench.__main__ import other_commands
 
-    found = {part: importlib.util.find_spec(f"bench.{part}.__main__") is not None for part in ("serving", "drift", "batch")}
-    present = [f"`bench/{p}`" for p, ok in found.items() if ok]
-    missing = [f"`bench/{p}`" for p, ok in found.items() if not ok]
-    text = "Other sections: " + (", ".join(present) + " write their own sections. " if present else "")
-    return text + ("Not present when this was generated: " + ", ".join(missing) + "." if missing else "")
+    lines = []
+    for part, sizes in (("drift", "at 100k rows (`--full`: also 1M)"), ("batch", "at its `--quick` sizes (`--full`: "
+                                                                               "its full sizes)")):
+        state = f"run by `python -m bench` {sizes}" if other_commands(part, full=False) else "not in this checkout"
+        lines.append(f"{part.capitalize()} (`bench/{part}/`): {state}.")
+    serving = (ROOT / "bench" / "serving" / "run.sh").exists()
+    lines.append("Serving (`bench/serving/`): " + ("its own command, `bash bench/serving/run.sh`." if serving
+                                                   else "not in this checkout."))
+    return "Other sections, each written by its own benchmark: " + " ".join(lines)
 
 
 def incumbents_section(runs: list[Run]) -> str:
