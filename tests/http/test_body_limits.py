@@ -34,3 +34,16 @@ async def test_uploads_may_exceed_the_prediction_body_limit(served_settings: Set
                                   headers={"content-type": "application/json"})
     assert upload.status_code in (200, 201), upload.text
     assert predict.status_code == 413 and f"limit of {limit} bytes" in predict.json()["error"]
+
+
+def test_log_lines_are_json_with_secrets_redacted() -> None:
+    import json
+    import logging
+
+    from modelport.http.middleware import JsonLogFormatter
+
+    secret = "mp_0123456789abcdef_" + "s" * 43
+    record = logging.LogRecord("modelport", logging.INFO, __file__, 1, "key %s\nFAKE line", (secret,), None)
+    line = JsonLogFormatter().format(record)
+    assert secret not in line and "\n" not in line
+    assert json.loads(line)["message"].endswith("\nFAKE line")  # the newline is escaped inside the JSON

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from modelport.security.logs import redact
 from modelport.serving.metrics import ServingMetrics
 
 Scope = MutableMapping[str, Any]
@@ -165,4 +166,5 @@ class JsonLogFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        # JSON escapes control characters (no forged lines); keys, tokens and passwords are redacted.
+        return redact(orjson.dumps(entry, default=str).decode())
