@@ -47,3 +47,16 @@ def test_log_lines_are_json_with_secrets_redacted() -> None:
     line = JsonLogFormatter().format(record)
     assert secret not in line and "\n" not in line
     assert json.loads(line)["message"].endswith("\nFAKE line")  # the newline is escaped inside the JSON
+
+
+@pytest.mark.parametrize(("message", "shown"), [
+    ("artifact is missing from the store /tmp/mp/home/artifacts", "artifact is missing from the store …/artifacts"),
+    ("cannot read /home/ana/data/rows.csv: bad", "cannot read …/rows.csv: bad"),
+    ("POST /v1/feedback expects JSON", "POST /v1/feedback expects JSON"),
+])
+def test_error_bodies_do_not_show_server_paths(message: str, shown: str) -> None:
+    import json
+
+    from modelport.http.errors import json_error
+
+    assert json.loads(json_error(404, message).body)["error"] == shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 import orjson
@@ -78,9 +79,21 @@ def error_response(exc: BaseException) -> Response:
     return json_error(status, message, headers)
 
 
+_FILESYSTEM_PATH = re.compile(
+    r"(?<![\w/])(?:/(?:tmp|home|root|work|var|usr|opt|etc|srv|mnt|private|Users|proc|data)|[A-Za-z]:\\)"
+    r"[^\s'\"]*?([^/\\\s'\"]+)(?=[\s'\",;)]|$)"
+)
+
+
+def scrub_paths(message: str) -> str:
+    """Absolute server paths in a message shortened to their file name (they reveal the layout)."""
+    return _FILESYSTEM_PATH.sub(lambda m: f"…/{m.group(1)}", message)
+
+
 def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """A response in the error shape of every route."""
-    return Response(orjson.dumps({"error": message}), status, headers=headers, media_type="application/json")
+    """A response in the error shape of every route (server paths scrubbed)."""
+    body = orjson.dumps({"error": scrub_paths(message)})
+    return Response(body, status, headers=headers, media_type="application/json")
 
 
 async def _modelport_handler(request: Request, exc: Exception) -> Response:
