@@ -28,6 +28,8 @@ def serve(
     log_inputs: bool = typer.Option(False, "--log-inputs", help="Put request bodies (first 4 KiB) in access logs."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="TLS certificate file (PEM)."),
     tls_key: str | None = typer.Option(None, "--tls-key", help="TLS private key file (PEM)."),
+    tls_client_ca: str | None = typer.Option(
+        None, "--tls-client-ca", help="CA file (PEM): clients must present a certificate it signed (mutual TLS)."),
     prefork: bool = typer.Option(
         True, "--prefork/--no-prefork",
         help="With --workers > 1: load models once and fork the workers so they share model memory."),
@@ -40,6 +42,9 @@ def serve(
     from modelport.serving.config import MIB, ModelConfig, ServerConfig
 
     check_bind(host, no_auth=no_auth)
+    if tls_client_ca is not None and tls_cert is None:
+        raise InvalidInputError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)",
+                                field="tls_client_ca")
     if workers < 1:
         raise InvalidInputError(f"--workers must be >= 1, got {workers}", field="workers")
     model = ModelConfig(max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, queue_limit=queue_limit,
@@ -48,7 +53,7 @@ def serve(
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs)
     run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
-        ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork)
+        ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork, ssl_ca_certs=tls_client_ca)
 
 
 def check_bind(host: str, *, no_auth: bool) -> None:

@@ -98,9 +98,18 @@ def configure_logging(level: str = "INFO") -> None:
     access.propagate = False
 
 
+def _client_certificates(ca_file: str | None) -> dict[str, Any]:
+    """With a CA file, every client must present a certificate signed by it (mutual TLS)."""
+    if ca_file is None:
+        return {}
+    import ssl
+
+    return {"ssl_ca_certs": ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+
+
 def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config: ServerConfig | None = None,
           no_auth: bool = True, log_level: str = "INFO", ssl_certfile: str | None = None,
-          ssl_keyfile: str | None = None, prefork: bool = True) -> None:
+          ssl_keyfile: str | None = None, prefork: bool = True, ssl_ca_certs: str | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; several workers are forked after loading the models (`prefork`)
     or, without it, spawned by uvicorn, each loading its own copy."""
     spec = ServeSpec(list(refs), config or ServerConfig(), no_auth)
@@ -113,7 +122,7 @@ def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config
         "modelport.http.app:app_factory", factory=True, host=host, port=port, workers=workers,
         loop="uvloop", http="httptools", lifespan="on", access_log=False, log_config=None,
         timeout_graceful_shutdown=int(spec.config.drain_timeout_s), ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile, server_header=False)
+        ssl_keyfile=ssl_keyfile, server_header=False, **_client_certificates(ssl_ca_certs))
     if workers == 1:
         signal.signal(signal.SIGTERM, _drained)
         uvicorn.Server(uv_config).run()
@@ -179,7 +188,8 @@ class PreforkSupervisor:
                                     port=self.config.port, loop="uvloop", http="httptools", lifespan="on",
                                     access_log=False, log_config=None, server_header=False,
                                     timeout_graceful_shutdown=self.config.timeout_graceful_shutdown,
-                                    ssl_certfile=self.config.ssl_certfile, ssl_keyfile=self.config.ssl_keyfile)
+                                    ssl_certfile=self.config.ssl_certfile, ssl_keyfile=self.config.ssl_keyfile,
+                                    ssl_ca_certs=self.config.ssl_ca_certs, ssl_cert_reqs=self.config.ssl_cert_reqs)
             uvicorn.Server(config).run(sockets=[socket])
         except BaseException:
             code = 1
