@@ -98,7 +98,7 @@ def create_app(
         *middleware,
     ]
     app = FastAPI(title="modelport", summary="Model serving: Open Inference Protocol (V2), KServe v1, MLflow",
-                  lifespan=lifespan, middleware=stack)
+                  lifespan=lifespan, middleware=stack, **_without_otel())
     app.state.settings = settings
     app.state.registry = registry
     app.state.dataplane = plane
@@ -114,6 +114,15 @@ def create_app(
         app.include_router(router)
     _serve_predictions_directly(app)
     return app
+
+
+def _without_otel() -> dict[str, Any]:
+    """Newer FastAPI checks OpenTelemetry providers on every request; our metrics are Prometheus'."""
+    import inspect
+
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
 
 
 def _upload_limit() -> int:

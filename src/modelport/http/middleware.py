@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import orjson
 
 from modelport.security.logs import redact
+from modelport.serving.ids import PredictionIds
 from modelport.serving.metrics import ServingMetrics
 
 Scope = MutableMapping[str, Any]
@@ -47,14 +47,14 @@ def handler_of(path: str) -> str:
     return "other"
 
 
-def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+def request_id_from(headers: list[tuple[bytes, bytes]], ids: PredictionIds | None = None) -> str:
     """The caller's X-Request-ID when it is a sane token, else a fresh one."""
     for name, value in headers:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             if _SAFE_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return (ids or PredictionIds()).new(1)[0]
 
 
 class ServingMiddleware:
@@ -67,6 +67,7 @@ class ServingMiddleware:
         self.body_limit = body_limit
         # model uploads (POST /api/v1/models/.../versions) may be larger than prediction bodies
         self.upload_limit = upload_limit
+        self._ids = PredictionIds()
         self.access_log = access_log
         self.log_inputs = log_inputs
 
@@ -75,7 +76,7 @@ class ServingMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = request_id_from(scope["headers"])
+        request_id = request_id_from(scope["headers"], self._ids)
         token = request_id_var.set(request_id)
         state: dict[str, Any] = {"status": 500, "started": False, "body": bytearray(), "seen": 0}
         try:

@@ -37,6 +37,8 @@ def path_problem(path: str, raw_path: bytes | None) -> str | None:
         return "the path contains control characters or backslashes"
     if raw_path is not None and _ENCODED_FORBIDDEN.search(raw_path):
         return "the path contains an encoded '/', '\\', '.', '%' or NUL"
+    if "/." not in path and "//" not in path:  # no dot and no empty segment possible: the common case
+        return None
     segments = path.split("/")[1:]
     if any(s in (".", "..") for s in segments):
         return "the path contains '.' or '..' segments"
