@@ -218,3 +218,18 @@ def test_prediction_validates_against_the_signature(registry: Registry, iris, ir
     bad.iloc[2, 0] = "wide"
     with pytest.raises(ValidationError, match=r"input 'sepal length \(cm\)': expected float64, got string \(row 2\)"):
         model.predict(bad)
+
+
+def test_delete_refuses_a_version_a_deployment_routes_to(registry: Registry, iris, iris_pipeline) -> None:
+    from modelport.rollout.service import start_canary
+
+    x, _ = iris
+    registry.register(iris_pipeline, name="iris", input_example=x.head(), alias="champion")
+    registry.register(iris_pipeline, name="iris", input_example=x.head())
+    start_canary(registry, "iris", 2, steps=(10, 100))
+    with pytest.raises(ConflictError, match=r"cannot delete iris:2: deployment 'iris' routes traffic to it"):
+        registry.delete("iris:2")
+    registry.remove_alias("iris", "champion")
+    with pytest.raises(ConflictError, match=r"cannot delete model 'iris': deployment 'iris' routes traffic"):
+        registry.delete("iris")
+    assert [v.version for v in registry.store.list_versions("iris")] == [1, 2]

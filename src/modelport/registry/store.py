@@ -20,6 +20,19 @@ from modelport.storage.schema import alias_history, aliases, audit_log, models, 
 DEFAULT_ALIAS = "champion"
 
 
+def _deployments_using(conn: Connection, model: str, number: int) -> list[str]:
+    """Deployments of `model` whose current policy routes or shadows traffic to version `number`."""
+    from modelport.storage.schema import deployments
+
+    rows = conn.execute(select(deployments.c.name, deployments.c.policy).where(deployments.c.model == model)).all()
+    using = []
+    for name, policy in rows:
+        entries = [*(policy or {}).get("routes", []), *(policy or {}).get("shadows", [])]
+        if any(int(entry.get("version", -1)) == number for entry in entries):
+            using.append(str(name))
+    return using
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -240,6 +253,12 @@ class RegistryStore:
                     f"cannot delete {name}:{number}: alias {', '.join(repr(a) for a in pointing)} points at it; "
                     f"move the alias first (modelport models alias {name} OTHER_VERSION {pointing[0]})"
                 )
+            routed = _deployments_using(conn, name, number)
+            if routed:
+                raise ConflictError(
+                    f"cannot delete {name}:{number}: deployment {', '.join(map(repr, routed))} routes traffic to it; "
+                    "change the deployment first (modelport rollout abort/promote, or modelport deploy)"
+                )
             conn.execute(delete(versions).where(versions.c.model_id == model_id, versions.c.version == number))
             self._audit(conn, actor, "delete", f"{name}:{number}", {"digest": digest})
             return str(digest)
@@ -257,6 +276,11 @@ class RegistryStore:
                     f"cannot delete model {name!r}: aliases point at its versions ({listed}); "
                     f"remove them first (modelport models unalias {name} ALIAS)"
                 )
+            numbers = conn.execute(select(versions.c.version).where(versions.c.model_id == model_id)).scalars().all()
+            routed = sorted({d for n in numbers for d in _deployments_using(conn, name, int(n))})
+            if routed:
+                raise ConflictError(f"cannot delete model {name!r}: deployment {', '.join(map(repr, routed))} routes "
+                                    "traffic to its versions; change or remove the deployment first")
             digests = conn.execute(select(versions.c.artifact_digest).where(versions.c.model_id == model_id)).scalars()
             found = [str(d) for d in digests]
             conn.execute(delete(alias_history).where(alias_history.c.model_id == model_id))
