@@ -243,7 +243,6 @@ def test_signature_can_be_given_at_registration(home: Path, capsys, model_file: 
 
 
 def _leaf_commands(group, prefix):  # type: ignore[no-untyped-def]
-    import click as _click
 
     for name, command in getattr(group, "commands", {}).items():
         if hasattr(command, "commands"):
