@@ -60,3 +60,40 @@ def test_error_bodies_do_not_show_server_paths(message: str, shown: str) -> None
     from modelport.http.errors import json_error
 
     assert json.loads(json_error(404, message).body)["error"] == shown
+
+
+async def test_rows_values_and_string_length_are_bounded_with_413(served_settings: Settings, iris) -> None:
+    x, _ = iris
+    config = ServerConfig(access_log=False, prediction_log=False, max_rows=5, max_elements=12, max_string_length=10)
+    app = create_app(served_settings, config=config, watch=False, no_auth=True)
+    async with running(app) as http:
+        too_many = await http.post("/v1/models/iris:predict", json={"instances": x.head(6).to_numpy().tolist()})
+        too_wide = await http.post("/v1/models/iris:predict", json={"instances": x.head(4).to_numpy().tolist()})
+        long_text = await http.post("/v1/models/iris:predict", json={"instances": [["y" * 11, 1.0, 1.0, 1.0]]})
+        v2 = await http.post("/v2/models/iris/infer", json={"inputs": [
+            {"name": "input-0", "shape": [6, 4], "datatype": "FP64", "data": x.head(6).to_numpy().ravel().tolist()}]})
+        fine = await http.post("/v1/models/iris:predict", json={"instances": x.head(3).to_numpy().tolist()})
+    assert too_many.status_code == 413 and "6 rows, more than the limit of 5" in too_many.json()["error"]
+    assert too_wide.status_code == 413 and "16 values, more than the limit of 12" in too_wide.json()["error"]
+    assert long_text.status_code == 413 and "a string of 11 characters" in long_text.json()["error"]
+    assert v2.status_code == 413, v2.text
+    assert fine.status_code == 200
+
+
+def test_limits_on_every_input_shape() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from modelport.foundation.errors import LimitExceededError
+    from modelport.serving.limits import RequestLimits, check_limits
+
+    limits = RequestLimits(max_rows=3, max_elements=6, max_string_length=4)
+    check_limits([[1, 2], [3, 4], [5, 6]], limits)
+    for data in (np.zeros((4, 1)), pd.DataFrame({"a": range(4)}), {"a": [1, 2, 3, 4]}, [{"a": 1}] * 4):
+        with pytest.raises(LimitExceededError, match="4 rows, more than the limit of 3"):
+            check_limits(data, limits)
+    with pytest.raises(LimitExceededError, match="9 values"):
+        check_limits(np.zeros((3, 3)), limits)
+    for data in (pd.DataFrame({"s": ["hello"]}), {"s": ["hello"]}, [{"s": "hello"}], np.array([["hello"]])):
+        with pytest.raises(LimitExceededError, match="a string of 5 characters"):
+            check_limits(data, limits)

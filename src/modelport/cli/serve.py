@@ -24,6 +24,9 @@ def serve(
     timeout: float = typer.Option(30.0, "--timeout", help="Default request deadline in seconds (504 past it)."),
     body_limit_mb: float = typer.Option(32.0, "--body-limit-mb", help="Largest request body (413 past it)."),
     memory_budget_mb: float | None = typer.Option(None, "--memory-budget-mb", help="Memory for loaded versions (LRU)."),
+    max_rows: int = typer.Option(100_000, "--max-rows", help="Most rows in one request (413 past it)."),
+    max_elements: int = typer.Option(10_000_000, "--max-elements", help="Most values in one request (413 past it)."),
+    max_string_length: int = typer.Option(65_536, "--max-string-length", help="Longest string value (413 past it)."),
     poll_interval: float = typer.Option(0.5, "--poll-interval", help="Seconds between registry polls (hot swap)."),
     log_inputs: bool = typer.Option(False, "--log-inputs", help="Put request bodies (first 4 KiB) in access logs."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="TLS certificate file (PEM)."),
@@ -51,7 +54,8 @@ def serve(
                         batching=not no_batching, cache_size=cache_size)
     config = ServerConfig(model_defaults=model, poll_interval_s=poll_interval, request_timeout_s=timeout,
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
-                          default_model=default_model, log_inputs=log_inputs)
+                          default_model=default_model, log_inputs=log_inputs, max_rows=max_rows,
+                          max_elements=max_elements, max_string_length=max_string_length)
     run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
         ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork, ssl_ca_certs=tls_client_ca)
 

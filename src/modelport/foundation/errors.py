@@ -34,6 +34,10 @@ class ValidationError(InvalidInputError):
         self.reason = reason
 
 
+class LimitExceededError(InvalidInputError):
+    """A request is larger than a configured bound (rows, tensor elements, string length)."""
+
+
 class NotFoundError(ModelportError):
     """A model, version, alias or other named thing does not exist."""
 
@@ -84,6 +88,7 @@ __all__ = [
     "DeadlineExceededError",
     "IntegrityError",
     "InvalidInputError",
+    "LimitExceededError",
     "ModelExecutionError",
     "ModelportError",
     "NotFoundError",

@@ -18,6 +18,7 @@ from modelport.foundation.errors import (
     DeadlineExceededError,
     IntegrityError,
     InvalidInputError,
+    LimitExceededError,
     ModelExecutionError,
     ModelportError,
     NotFoundError,
@@ -32,6 +33,7 @@ log = logging.getLogger("modelport.http")
 
 #: most specific first: the first class an error is an instance of decides its status
 STATUS: tuple[tuple[type[ModelportError], int], ...] = (
+    (LimitExceededError, 413),
     (ValidationError, 422),
     (InvalidInputError, 400),
     (NotFoundError, 404),

@@ -56,6 +56,10 @@ class ServerConfig:
     log_inputs: bool = False
     #: seconds a draining server waits for in-flight requests after SIGTERM
     drain_timeout_s: float = 30.0
+    #: bounds on one request, checked before validation (413 past them)
+    max_rows: int = 100_000
+    max_elements: int = 10_000_000
+    max_string_length: int = 65_536
     #: write every prediction to the prediction log (monitoring, rollouts and feedback need it)
     prediction_log: bool = True
     #: seconds between alert evaluations (one replica evaluates, by lease)
@@ -64,6 +68,8 @@ class ServerConfig:
     def __post_init__(self) -> None:
         _positive("body_limit_bytes", self.body_limit_bytes)
         _positive("predict_threads", self.predict_threads)
+        for bound in ("max_rows", "max_elements", "max_string_length"):
+            _positive(bound, getattr(self, bound))
         if self.poll_interval_s <= 0 or self.request_timeout_s <= 0:
             raise InvalidInputError("poll_interval_s and request_timeout_s must be > 0", field="server_config")
 

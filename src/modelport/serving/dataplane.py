@@ -34,6 +34,7 @@ from modelport.serving.batcher import Answer
 from modelport.serving.config import ServerConfig
 from modelport.serving.ids import PredictionIds
 from modelport.serving.inputs import cache_key, row_count
+from modelport.serving.limits import RequestLimits, check_limits
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.pool import ModelPool, ServedVersion
 from modelport.serving.predictions import NullSink, PredictionSink, SinkFeeder, build_records
@@ -99,6 +100,7 @@ class DataPlane:
         self.sink = SinkFeeder(sink or NullSink())
         self.draining = False
         self.ids = PredictionIds()
+        self.limits = RequestLimits(self.config.max_rows, self.config.max_elements, self.config.max_string_length)
         self._executor = ThreadPoolExecutor(self.config.predict_threads, thread_name_prefix="modelport-predict")
         self._loader = ThreadPoolExecutor(2, thread_name_prefix="modelport-load")
         self.pool = ModelPool(registry, self.config, clock=self.clock, metrics=self.metrics,
@@ -228,6 +230,7 @@ class DataPlane:
             raise OverloadedError(
                 f"model {served.record.ref} has {served.config.queue_limit} requests waiting; retry later",
                 retry_after=1.0)
+        check_limits(request.inputs, self.limits)
         data = await self._validate(served, request.inputs)
         rows = row_count(data)
         if rows == 0:
