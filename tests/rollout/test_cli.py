@@ -7,19 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from modelport.cli.app import main
 from modelport.foundation.settings import Settings
 from modelport.registry.service import Registry
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 @pytest.fixture

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from modelport.cli.app import main
 from modelport.foundation.settings import Settings
 from modelport.security.keys import KeyStore
 from modelport.storage.database import make_engine
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 def test_create_list_revoke_audit(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
