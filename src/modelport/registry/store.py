@@ -15,15 +15,13 @@ from modelport.foundation.names import Ref
 from modelport.registry.records import AliasMove, AuditEntry, ModelRecord, VersionRecord
 from modelport.signatures.schema import Signature
 from modelport.storage.database import reader
-from modelport.storage.schema import alias_history, aliases, audit_log, models, versions
+from modelport.storage.schema import alias_history, aliases, audit_log, deployments, models, versions
 
 DEFAULT_ALIAS = "champion"
 
 
 def _deployments_using(conn: Connection, model: str, number: int) -> list[str]:
     """Deployments of `model` whose current policy routes or shadows traffic to version `number`."""
-    from modelport.storage.schema import deployments
-
     rows = conn.execute(select(deployments.c.name, deployments.c.policy).where(deployments.c.model == model)).all()
     using = []
     for name, policy in rows:

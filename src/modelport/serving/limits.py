@@ -56,8 +56,8 @@ def _shape(data: Any) -> tuple[int, int, list[Any]]:
     if isinstance(data, list):
         first = data[0] if data else None
         width = len(first) if isinstance(first, (list, tuple, dict)) else 1
-        # Only rows whose first row carries text are scanned: elsewhere a string is a type error anyway.
-        return len(data), width, _texts(data) if _texts([first]) and _has_text(_texts([first])) else []
+        # Strings are measured only when the first row carries text: elsewhere a string is a type error anyway.
+        return len(data), width, _texts(data) if _has_text(_texts([first])) else []
     return 1, 1, [data]
 
 
