@@ -113,6 +113,7 @@ def create_app(
     for router in _routers():
         app.include_router(router)
     _serve_predictions_directly(app)
+    _mount_dashboard(app)
     return app
 
 
@@ -253,6 +254,13 @@ def _serve_predictions_directly(app: FastAPI) -> None:
     from modelport.http import v1, v2
 
     app.router.routes[:0] = [*v2.direct_routes(), *v1.direct_routes()]
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """The web dashboard at /ui (static files; its data comes from /api/v1)."""
+    from modelport.http.ui import routes
+
+    app.router.routes.extend(routes())
 
 
 def _metrics_router() -> APIRouter:

@@ -119,8 +119,14 @@ def _alerts(request: Request) -> AlertStore:
 
 @router.get("/api/v1/alerts/{model}/rules")
 def list_rules(request: Request, model: str) -> Response:
-    """The model's alert rules."""
-    return _json({"rules": [r.to_dict() for r in _alerts(request).rules(_visible(request, model))]})
+    """The model's alert rules, each with whether it is firing now and when it last fired."""
+    store = _alerts(request)
+    rules = []
+    for rule in store.rules(_visible(request, model)):
+        state = store.state(rule)
+        fired = state.last_fired_at.isoformat() if state.last_fired_at is not None else None
+        rules.append({**rule.to_dict(), "firing": state.firing, "last_fired_at": fired})
+    return _json({"rules": rules})
 
 
 @router.put("/api/v1/alerts/{model}/rules/{name}")

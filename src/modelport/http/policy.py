@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 ANY_KEY: frozenset[str] = frozenset()
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-EXEMPT_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
+# /ping and /health are MLflow scoring-server probes, public there too.
+EXEMPT_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/ping", "/health", "/metrics"})
+# The dashboard's page and files are public (the page asks for the key); its data comes from /api/v1.
+DASHBOARD_FILES = re.compile(r"^/ui(/assets/[^/]+)?$")
 UPLOAD_PATH = re.compile(r"^/api/v1/models/[^/]+/versions$")
 _ENCODED_FORBIDDEN = re.compile(rb"%(2f|5c|00|25|2e)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -57,6 +60,7 @@ _RULES: tuple[tuple[re.Pattern[str], frozenset[str] | None, frozenset[str] | Non
     (re.compile(r"^/v2/models/(?P<model>[^/]+)(/versions/[^/]+)?/infer$"), frozenset({"predict"}),
      frozenset({"predict"})),
     (re.compile(r"^/v2/models/(?P<model>[^/]+)(/versions/[^/]+)?(/ready)?$"), frozenset({"predict", "read"}), None),
+    (re.compile(r"^/v1/models$"), frozenset({"predict", "read"}), None),
     (re.compile(r"^/v1/models/(?P<model>[^/]+)(/versions/[^/]+)?$"), frozenset({"predict", "read"}),
      frozenset({"predict"})),
     (re.compile(r"^/invocations$"), frozenset({"predict"}), frozenset({"predict"})),
@@ -75,7 +79,7 @@ def requirement(method: str, path: str) -> Requirement:
     """The requirement for `method` on a canonical `path`; unknown routes need admin."""
     key = path.lower().rstrip("/") or "/"
     reading = method.upper() in _READ_METHODS
-    if key in EXEMPT_PATHS and reading:
+    if reading and (key in EXEMPT_PATHS or DASHBOARD_FILES.match(key)):
         return Requirement(ANY_KEY, exempt=True)
     for pattern, read_scopes, write_scopes in _RULES:
         match = pattern.match(key)
