@@ -97,3 +97,22 @@ async def test_unknown_model_and_bad_version(client, rows) -> None:
     assert missing.status_code == 404 and "served models: cancer, iris" in missing.json()["error"]
     bad = await client.post("/v1/models/cancer/versions/x:predict", json={"instances": rows})
     assert bad.status_code == 400 and "invalid version" in bad.json()["error"]
+
+
+async def test_mlflow_health_probes_and_the_kserve_model_list(client) -> None:
+    ping, health = await client.get("/ping"), await client.get("/health")
+    listed = await client.get("/v1/models")
+    assert ping.status_code == health.status_code == 200
+    assert listed.status_code == 200 and listed.json() == {"models": ["cancer", "iris"]}
+
+
+async def test_mlflow_ping_is_503_while_draining(served_settings, serve_app) -> None:
+    from modelport.http.app import create_app
+    from modelport.serving.config import ServerConfig
+
+    app = create_app(served_settings, refs=["iris"], config=ServerConfig(access_log=False), watch=False, no_auth=True)
+    async with serve_app(app) as http:
+        before = await http.get("/ping")
+        app.state.dataplane.draining = True  # what SIGTERM does first
+        after = await http.get("/health")
+    assert (before.status_code, after.status_code) == (200, 503)

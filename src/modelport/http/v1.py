@@ -31,6 +31,21 @@ async def invocations(request: Request) -> Response:
     return await _answer(request, dataplane_of(request).default_model(), None)
 
 
+@router.get("/ping")
+@router.get("/health")
+async def mlflow_ping(request: Request) -> Response:
+    """MLflow's health probe: 200 when every served model is ready, else 503 (MLflow clients poll it)."""
+    ok = dataplane_of(request).ready()
+    return Response("\n" if ok else orjson.dumps({"ready": False}), 200 if ok else 503, media_type="application/json")
+
+
+@router.get("/v1/models")
+async def model_list(request: Request) -> Response:
+    """KServe v1 model list: `{"models": [...]}`."""
+    return Response(orjson.dumps({"models": sorted(dataplane_of(request).served_models())}),
+                    media_type="application/json")
+
+
 @router.get("/v1/models/{name}")
 async def model_status(request: Request, name: str) -> Response:
     """KServe v1 model status: `{"name": ..., "ready": ...}`."""

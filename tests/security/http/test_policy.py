@@ -29,6 +29,9 @@ from modelport.http.policy import body_limit, path_problem, requirement
     ("GET", "/api/v1/audit", {"admin"}, None),
     ("GET", "/ui/models", {"read"}, None),
     ("POST", "/ui/models", {"manage"}, None),
+    ("GET", "/v1/models", {"predict", "read"}, None),
+    ("POST", "/v1/models", {"admin"}, None),
+    ("POST", "/ping", {"admin"}, None),
     ("GET", "/v2", set(), None),
     ("GET", "/openapi.json", set(), None),
     ("GET", "/something/new", {"admin"}, None),
@@ -41,7 +44,7 @@ def test_requirements(method: str, path: str, scopes: set[str], model: str | Non
     assert (set(need.scopes), need.model, need.exempt) == (scopes, model, False)
 
 
-@pytest.mark.parametrize("path", ["/v2/health/live", "/v2/health/ready", "/metrics", "/metrics/"])
+@pytest.mark.parametrize("path", ["/v2/health/live", "/v2/health/ready", "/ping", "/health", "/metrics", "/metrics/"])
 def test_only_health_and_metrics_are_exempt(path: str) -> None:
     assert requirement("GET", path).exempt and requirement("HEAD", path).exempt
 
