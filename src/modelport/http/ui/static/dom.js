@@ -1,5 +1,5 @@
 // DOM building without HTML strings: every value from the server becomes a text node or an
-// attribute set by setAttribute, so a registry string can never become markup (no innerHTML).
+// attribute set by setAttribute, so a registry string can never become markup (no HTML is ever parsed).
 
 /** An element with attributes, listeners (functions under on* names) and children. */
 export function h(tag, attrs, ...children) {
