@@ -16,10 +16,12 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.settings import Settings
 from modelport.http.errors import install_error_handlers
+from modelport.http.front import ServingApp
 from modelport.http.middleware import ServingMiddleware
 from modelport.registry.loaded import LoadedModel
 from modelport.registry.service import Registry
@@ -97,8 +99,8 @@ def create_app(
         *_security_middleware(no_auth, registry, clock, config),
         *middleware,
     ]
-    app = FastAPI(title="modelport", summary="Model serving: Open Inference Protocol (V2), KServe v1, MLflow",
-                  lifespan=lifespan, middleware=stack, **_without_otel())
+    app = ServingApp(title="modelport", summary="Model serving: Open Inference Protocol (V2), KServe v1, MLflow",
+                     lifespan=lifespan, front_layers=stack, prediction_routes=_prediction_routes(), **_without_otel())
     app.state.settings = settings
     app.state.registry = registry
     app.state.dataplane = plane
@@ -249,11 +251,17 @@ def _routers() -> list[APIRouter]:
     return routers
 
 
-def _serve_predictions_directly(app: FastAPI) -> None:
-    """Put plain Starlette routes for the prediction paths first; the FastAPI ones stay for /docs."""
+def _prediction_routes() -> list[Route]:
+    """Plain Starlette routes for the prediction paths (FastAPI's per-request dependency solving costs
+    more than the rest of a small request); the front door calls them directly."""
     from modelport.http import v1, v2
 
-    app.router.routes[:0] = [*v2.direct_routes(), *v1.direct_routes()]
+    return [*v2.direct_routes(), *v1.direct_routes()]
+
+
+def _serve_predictions_directly(app: ServingApp) -> None:
+    """The same routes first in the router too, for requests the front door passes on; FastAPI's stay for /docs."""
+    app.router.routes[:0] = app.prediction_routes
 
 
 def _mount_dashboard(app: FastAPI) -> None:
