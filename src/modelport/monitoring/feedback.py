@@ -9,15 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 from sqlalchemy import Engine, exc, insert, select
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import InvalidInputError
-from modelport.monitoring.log import utc_series
+from modelport.monitoring.log import LogWindow, PredictionLog
+from modelport.monitoring.outputs import PREDICTION
+from modelport.monitoring.performance import probability_matrix
 from modelport.storage.database import reader
 from modelport.storage.schema import feedback, prediction_log
 
@@ -158,20 +162,28 @@ def _type_mismatch(item: Mapping[str, Any], outputs_json: str | None) -> str:
     return ""
 
 
-def labelled_rows(engine: Engine, model: str, start: Any, end: Any) -> pd.DataFrame:
+def labelled_rows(engine: Engine, model: str, start: datetime, end: datetime) -> pd.DataFrame:
     """Predictions of `model` made in (start, end] that have feedback, with their truth."""
+    return join_feedback(engine, model, PredictionLog(engine).window(model, end - start, end=end, inputs=False))
+
+
+def join_feedback(engine: Engine, model: str, window: LogWindow) -> pd.DataFrame:
+    """The rows of a window (primary, ok) that have feedback, joined by prediction id with their truth."""
     p, f = prediction_log, feedback
-    query = (select(p.c.prediction_id, p.c.version, p.c.at, p.c.outputs, p.c.probabilities, f.c.label, f.c.value)
-             .join(f, f.c.prediction_id == p.c.prediction_id)
-             .where(p.c.model == model, p.c.at > start, p.c.at <= end, p.c.status == "ok", p.c.route == "primary")
-             .order_by(p.c.at))
+    query = (select(f.c.prediction_id, f.c.label, f.c.value).join(p, p.c.prediction_id == f.c.prediction_id)
+             .where(p.c.model == model, p.c.at > window.start, p.c.at <= window.end))
     with reader(engine).connect() as conn:
         rows = conn.execute(query).all()
     loads = orjson.loads
-    return pd.DataFrame({
-        "prediction_id": [r.prediction_id for r in rows], "version": [r.version for r in rows],
-        "at": utc_series([r.at for r in rows]), "prediction": [loads(r.outputs) if r.outputs else None for r in rows],
-        "probabilities": [loads(r.probabilities) if r.probabilities else None for r in rows],
-        "label": [loads(r.label) if r.label is not None else None for r in rows],
-        "value": [r.value for r in rows],
-    })
+    truth = pd.DataFrame({"prediction_id": pd.Series([r.prediction_id for r in rows], dtype=object),
+                          "label": pd.Series([loads(r.label) if r.label is not None else None for r in rows],
+                                             dtype=object),
+                          "value": pd.Series([r.value for r in rows], dtype=np.float64)})
+    served = window.meta[["prediction_id", "version", "at"]].assign(row=np.arange(len(window)))
+    joined = served.merge(truth, on="prediction_id", how="inner").sort_values("row", kind="stable")
+    positions = joined.pop("row").to_numpy()
+    outputs = window.outputs.iloc[positions]
+    matrix = probability_matrix(outputs)
+    joined.insert(3, "prediction", outputs[PREDICTION].to_numpy() if PREDICTION in outputs else None)
+    joined.insert(4, "probabilities", list(matrix) if matrix is not None else None)
+    return joined.reset_index(drop=True)

@@ -1,47 +1,41 @@
-"""The prediction log: rows in the database, read back by window, trimmed by age or count, erased on request.
+"""The prediction log: columnar segments in the database, read back by window, trimmed by age or count, erased on request.
 
-Why the database and not Parquet segments queried with DuckDB: see docs/monitoring.md ("Where the log
-lives"); in short, feedback must join it transactionally (a 2xx means committed), several workers and
-replicas write it without coordinating file names, erasure is one DELETE, and the measured window
-reads (bench/drift/log_storage.py) stay within seconds at a million rows.
+Each write (one sink flush) is one transaction: a narrow `prediction_log` row per prediction (the id index
+that feedback checks and joins) and one `prediction_segments` row per model holding the whole records as a
+compressed Arrow table. Why not JSON rows, nor Parquet files queried with DuckDB: docs/monitoring.md
+("Where the log lives"), measured with bench/monitoring/log_window.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Engine, and_, delete, func, insert, select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import InvalidInputError
+from modelport.monitoring import segments
 from modelport.monitoring.outputs import output_frame
-from modelport.monitoring.records import field_of
+from modelport.monitoring.records import FIELDS, field_of
 from modelport.storage.database import reader
-from modelport.storage.schema import prediction_log
+from modelport.storage.schema import prediction_log, prediction_segments
 
 _DUMP = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-_ERASE_CHUNK = 5_000
+_CHUNK = 5_000
+_SCAN = 50  # segments decoded at once by erasure and retention
+META = ["prediction_id", "version", "route", "at", "latency_ms", "status"]
 
 
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, option=_DUMP, default=str).decode()
-
-
-def row_values(row: Any) -> dict[str, Any]:
-    """A record (serving's, monitoring's or a dict) as a row of the `prediction_log` table."""
-    return {
-        "prediction_id": str(field_of(row, "prediction_id")), "model": str(field_of(row, "model")),
-        "version": field_of(row, "version"), "route": str(field_of(row, "route") or "primary")[:16],
-        "at": as_utc(field_of(row, "time")), "inputs": _json(field_of(row, "inputs") or {}) or "{}",
-        "outputs": _json(field_of(row, "outputs")), "probabilities": _json(field_of(row, "probabilities")),
-        "latency_ms": field_of(row, "latency_ms"), "status": str(field_of(row, "status") or "ok")[:16],
-        "error": field_of(row, "error"),
-    }
 
 
 def as_utc(value: Any) -> datetime:
@@ -70,8 +64,38 @@ class LogWindow:
         return len(self.meta)
 
 
+def _columns(rows: list[Any]) -> dict[str, list[Any]]:
+    """Records (serving's, monitoring's or dicts) as lists per field, times in UTC, strings bounded."""
+    columns = {name: [field_of(r, name) for r in rows] for name in FIELDS}
+    columns["time"] = [as_utc(t) for t in columns["time"]]
+    columns["prediction_id"] = [str(p) for p in columns["prediction_id"]]
+    columns["route"] = [str(r or "primary")[:16] for r in columns["route"]]
+    columns["status"] = [str(s or "ok")[:16] for s in columns["status"]]
+    columns["inputs"] = [i or {} for i in columns["inputs"]]
+    return columns
+
+
+def segment_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """The `prediction_segments` rows (one per model) holding these records."""
+    columns = _columns(rows)
+    return _segment_rows(columns, [str(m) for m in columns["model"]])
+
+
+def _segment_rows(columns: dict[str, list[Any]], models: list[str]) -> list[dict[str, Any]]:
+    return [_segment(_pick(columns, positions), model) for model, positions in _by_model(models).items()]
+
+
+def _segment(columns: dict[str, list[Any]], model: str) -> dict[str, Any]:
+    """The `prediction_segments` row for one model's records."""
+    meta = {name: columns[name] for name in ("prediction_id", "version", "route", "status", "latency_ms", "error")}
+    payload = segments.encode({**meta, "at": columns["time"]}, columns["outputs"], columns["probabilities"],
+                              columns["inputs"])
+    return {"model": model, "first_at": min(columns["time"]), "last_at": max(columns["time"]),
+            "rows": len(columns["time"]), "payload": payload}
+
+
 class PredictionLog:
-    """Reads and writes of the `prediction_log` table."""
+    """Reads and writes of the prediction log (`prediction_log` index and `prediction_segments`)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self.engine = engine
@@ -80,32 +104,37 @@ class PredictionLog:
 
     def write(self, rows: Iterable[Any]) -> int:
         """Insert records in one transaction; returns how many were written."""
-        values = [row_values(r) for r in rows]
-        if values:
-            with self.engine.begin() as conn:
-                conn.execute(insert(prediction_log), values)
-        return len(values)
+        batch = list(rows)
+        if not batch:
+            return 0
+        columns = _columns(batch)
+        models = [str(m) for m in columns["model"]]
+        index = [{"prediction_id": p, "model": m, "version": v, "at": t, "outputs": _json(o)} for p, m, v, t, o
+                 in zip(columns["prediction_id"], models, columns["version"], columns["time"], columns["outputs"],
+                        strict=True)]
+        with self.engine.begin() as conn:
+            conn.execute(insert(prediction_log), index)
+            conn.execute(insert(prediction_segments), _segment_rows(columns, models))
+        return len(batch)
 
     def window(self, model: str, window: timedelta, *, version: int | None = None, route: str | None = "primary",
-               ok_only: bool = True, end: datetime | None = None, classes: list[Any] | None = None) -> LogWindow:
-        """The rows of `model` logged in the last `window` (ending at `end`, default now)."""
-        stop = end or self.clock.now()
+               ok_only: bool = True, end: datetime | None = None, classes: list[Any] | None = None,
+               inputs: bool = True) -> LogWindow:
+        """The rows of `model` logged in the last `window` (ending at `end`, default now); `inputs=False` skips them."""
+        stop = as_utc(end or self.clock.now())
         start = stop - window
-        table = prediction_log
-        where = [table.c.model == model, table.c.at > start, table.c.at <= stop]
-        if version is not None:
-            where.append(table.c.version == version)
-        if route is not None:
-            where.append(table.c.route == route)
-        if ok_only:
-            where.append(table.c.status == "ok")
-        query = select(table.c.prediction_id, table.c.version, table.c.route, table.c.at, table.c.inputs,
-                       table.c.outputs, table.c.probabilities, table.c.latency_ms, table.c.status).where(and_(*where))
+        table = prediction_segments
+        query = (select(table.c.payload)
+                 .where(table.c.model == model, table.c.last_at > start, table.c.first_at <= stop).order_by(table.c.id))
         with self._read.connect() as conn:
-            rows = list(conn.execute(query.order_by(table.c.at)).all())
-        return _to_window(rows, start, stop, classes)
+            payloads = conn.execute(query).scalars().all()
+        wanted = {"version": version, "route": route, "status": "ok" if ok_only else None}
+        tables = [_filter(segments.decode(p), start, stop, wanted, inputs) for p in payloads]
+        frame, matrix = segments.combine([t for t in tables if t.num_rows])
+        return _to_window(frame, matrix, start, stop, classes)
 
     def count(self, model: str | None = None) -> int:
+        """How many predictions are logged (for `model`, or in all)."""
         query = select(func.count()).select_from(prediction_log)
         if model is not None:
             query = query.where(prediction_log.c.model == model)
@@ -114,44 +143,125 @@ class PredictionLog:
 
     def retain(self, *, max_age: timedelta | None = None, max_rows: int | None = None) -> int:
         """Delete rows older than `max_age` and, beyond `max_rows`, the oldest ones; returns rows deleted."""
+        if max_rows is not None and max_rows < 0:
+            raise InvalidInputError("max_rows must be zero or more", field="max_rows")
         removed = 0
-        table = prediction_log
         with self.engine.begin() as conn:
             if max_age is not None:
-                removed += conn.execute(delete(table).where(table.c.at < self.clock.now() - max_age)).rowcount or 0
+                removed += _trim(conn, self.clock.now() - max_age, inclusive=False)
             if max_rows is not None:
-                if max_rows < 0:
-                    raise InvalidInputError("max_rows must be zero or more", field="max_rows")
-                cutoff = conn.execute(select(table.c.at).order_by(table.c.at.desc()).offset(max_rows).limit(1)).scalar()
+                log = prediction_log
+                cutoff = conn.execute(select(log.c.at).order_by(log.c.at.desc()).offset(max_rows).limit(1)).scalar()
                 if cutoff is not None:
-                    removed += conn.execute(delete(table).where(table.c.at <= cutoff)).rowcount or 0
+                    removed += _trim(conn, as_utc(cutoff), inclusive=True)
         return removed
 
     def erase(self, field: str, value: Any, *, model: str | None = None) -> int:
         """Delete every row whose input `field` equals `value` (data-subject erasure); returns rows deleted."""
         if not field:
             raise InvalidInputError("erase needs the name of an input field", field="field")
-        table = prediction_log
-        query = select(table.c.prediction_id, table.c.inputs)
-        if model is not None:
-            query = query.where(table.c.model == model)
-        # Matching in Python keeps one behaviour on SQLite and PostgreSQL (their JSON operators differ).
-        with self._read.connect() as conn:
-            doomed = [pid for pid, text in conn.execute(query) if orjson.loads(text).get(field) == value]
+        column = segments.INPUT_PREFIX + field
+        removed = 0
         with self.engine.begin() as conn:
-            for start in range(0, len(doomed), _ERASE_CHUNK):
-                conn.execute(delete(table).where(table.c.prediction_id.in_(doomed[start:start + _ERASE_CHUNK])))
-        return len(doomed)
+            for segment_id, table in _segments(conn, model):
+                if column not in table.column_names:
+                    continue
+                as_json = column in segments.json_columns(table)
+                cells = [orjson.loads(v) if as_json and v is not None else v for v in table.column(column).to_pylist()]
+                doomed = np.fromiter((cell == value for cell in cells), dtype=bool, count=len(cells))
+                removed += _drop_rows(conn, segment_id, table, doomed)
+        return removed
 
 
-def _to_window(rows: list[Any], start: datetime, end: datetime, classes: list[Any] | None) -> LogWindow:
-    loads = orjson.loads
-    inputs = pd.DataFrame.from_records([loads(r.inputs) for r in rows]) if rows else pd.DataFrame()
-    predictions = [loads(r.outputs) if r.outputs is not None else None for r in rows]
-    probabilities = [loads(r.probabilities) if r.probabilities is not None else None for r in rows]
-    has_proba = bool(rows) and all(p is not None for p in probabilities)
-    outputs = output_frame(predictions, probabilities if has_proba else None, classes)
-    meta = pd.DataFrame({"prediction_id": [r.prediction_id for r in rows], "version": [r.version for r in rows],
-                         "route": [r.route for r in rows], "at": utc_series([r.at for r in rows]),
-                         "latency_ms": [r.latency_ms for r in rows], "status": [r.status for r in rows]})
+def _by_model(models: list[str]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for position, model in enumerate(models):
+        groups.setdefault(model, []).append(position)
+    return groups
+
+
+def _pick(columns: dict[str, list[Any]], positions: list[int]) -> dict[str, list[Any]]:
+    if len(positions) == len(columns["time"]):
+        return columns
+    return {name: [values[p] for p in positions] for name, values in columns.items()}
+
+
+def _filter(table: pa.Table, start: datetime, stop: datetime, wanted: dict[str, Any], inputs: bool) -> pa.Table:
+    """The rows of one segment inside (start, stop] that match `wanted` (None matches all)."""
+    at = table.column("at")
+    mask = pc.and_(pc.greater(at, pa.scalar(start, at.type)), pc.less_equal(at, pa.scalar(stop, at.type)))
+    for name, value in wanted.items():
+        if value is not None:
+            mask = pc.and_(mask, pc.equal(table.column(name), pa.scalar(value, table.schema.field(name).type)))
+    if not inputs:
+        table = table.select([n for n in table.column_names if not n.startswith(segments.INPUT_PREFIX)])
+    return table.filter(mask)
+
+
+def _to_window(frame: pd.DataFrame, matrix: np.ndarray | None, start: datetime, end: datetime,
+               classes: list[Any] | None) -> LogWindow:
+    if len(frame) and not frame["at"].is_monotonic_increasing:  # segments of several writers interleave in time
+        order = np.argsort(frame["at"].to_numpy(), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)
+        matrix = matrix[order] if matrix is not None else None
+    inputs = frame[[c for c in frame.columns if c.startswith(segments.INPUT_PREFIX)]]
+    inputs = inputs.rename(columns=lambda c: c[len(segments.INPUT_PREFIX):])
+    outputs = output_frame(frame["outputs"].to_numpy() if "outputs" in frame else [], matrix, classes)
+    meta = frame[META].copy() if len(frame) else pd.DataFrame({c: frame.get(c, []) for c in META})
+    meta["at"] = meta["at"].astype("datetime64[ns, UTC]")
     return LogWindow(inputs, outputs, meta, start, end)
+
+
+def _segments(conn: Connection, model: str | None, where: Any = None) -> Iterator[tuple[int, pa.Table]]:
+    """(id, table) of every segment (of `model`, matching `where`), a few at a time."""
+    table = prediction_segments
+    query = select(table.c.id).order_by(table.c.id)
+    if model is not None:
+        query = query.where(table.c.model == model)
+    if where is not None:
+        query = query.where(where)
+    ids = list(conn.execute(query).scalars())
+    for first in range(0, len(ids), _SCAN):
+        chunk = ids[first:first + _SCAN]
+        for segment_id, payload in conn.execute(select(table.c.id, table.c.payload).where(table.c.id.in_(chunk))):
+            yield segment_id, segments.decode(payload)
+
+
+def _trim(conn: Connection, cutoff: datetime, *, inclusive: bool) -> int:
+    """Delete predictions made before `cutoff` (or at it, when inclusive); returns how many."""
+    seg, log = prediction_segments, prediction_log
+    older = log.c.at <= cutoff if inclusive else log.c.at < cutoff
+    removed = int(conn.execute(delete(log).where(older)).rowcount or 0)
+    whole = seg.c.last_at <= cutoff if inclusive else seg.c.last_at < cutoff
+    conn.execute(delete(seg).where(whole))
+    straddling = and_(seg.c.first_at <= cutoff if inclusive else seg.c.first_at < cutoff, ~whole)
+    for segment_id, table in _segments(conn, None, straddling):
+        at = table.column("at")
+        bound = pa.scalar(cutoff, at.type)
+        doomed = (pc.less_equal(at, bound) if inclusive else pc.less(at, bound)).to_numpy(zero_copy_only=False)
+        _rewrite(conn, segment_id, table, doomed)
+    return removed
+
+
+def _drop_rows(conn: Connection, segment_id: int, table: pa.Table, doomed: np.ndarray) -> int:
+    """Delete the `doomed` rows of one segment from it and from the id index; returns how many."""
+    if not doomed.any():
+        return 0
+    ids = [p for p, gone in zip(table.column("prediction_id").to_pylist(), doomed, strict=True) if gone]
+    for first in range(0, len(ids), _CHUNK):
+        conn.execute(delete(prediction_log).where(prediction_log.c.prediction_id.in_(ids[first:first + _CHUNK])))
+    _rewrite(conn, segment_id, table, doomed)
+    return len(ids)
+
+
+def _rewrite(conn: Connection, segment_id: int, table: pa.Table, doomed: np.ndarray) -> None:
+    """Store a segment without its `doomed` rows (or delete it when none remain)."""
+    seg = prediction_segments
+    kept = table.filter(pa.array(~doomed))
+    if not kept.num_rows:
+        conn.execute(delete(seg).where(seg.c.id == segment_id))
+        return
+    at = kept.column("at")
+    low, high = pc.min_max(at).values()
+    conn.execute(update(seg).where(seg.c.id == segment_id).values(
+        payload=segments.reencode(kept), rows=kept.num_rows, first_at=low.as_py(), last_at=high.as_py()))

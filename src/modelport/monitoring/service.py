@@ -14,7 +14,7 @@ from modelport.foundation.errors import NotFoundError
 from modelport.foundation.names import validate_name
 from modelport.foundation.settings import Settings
 from modelport.monitoring.drift import DriftConfig, DriftReport, analyse_drift
-from modelport.monitoring.feedback import FeedbackResult, FeedbackStore, labelled_rows
+from modelport.monitoring.feedback import FeedbackResult, FeedbackStore, join_feedback
 from modelport.monitoring.health import health_summary
 from modelport.monitoring.log import PredictionLog
 from modelport.monitoring.performance import (
@@ -86,8 +86,8 @@ class Monitoring:
         validate_name(model)
         span = parse_window(window)
         stop = end or self.clock.now()
-        joined = labelled_rows(self.log.engine, model, stop - span, stop)
-        served = self.log.window(model, span, end=stop)
+        served = self.log.window(model, span, end=stop, inputs=False)
+        joined = join_feedback(self.log.engine, model, served)
         overall = self._realized(model, joined)
         versions = {str(v): self._realized(model, group) for v, group in joined.groupby("version")} if len(joined) else {}
         estimated = estimate(probability_matrix(served.outputs))
@@ -135,7 +135,7 @@ class Monitoring:
         """Request rate, error rate and latency percentiles, overall and per version."""
         validate_name(model)
         span = parse_window(window)
-        rows = self.log.window(model, span, route=None, ok_only=False, end=end)
+        rows = self.log.window(model, span, route=None, ok_only=False, end=end, inputs=False)
         return {"model": model, "window": str(window), **health_summary(rows.meta, span.total_seconds())}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -114,26 +115,34 @@ api_keys = Table(
     Index("ix_api_keys_created_at", "created_at"),
 )
 
-# --- monitoring (migration 0003) -------------------------------------------------------
-# The prediction log lives in the database: measured against Parquet segments + DuckDB in
-# bench/drift/log_storage.py, it keeps feedback joins, erasure and multi-replica writes
-# transactional, and answers window queries of a million rows in seconds (docs/monitoring.md).
+# --- monitoring (migrations 0003, 0005) -------------------------------------------------
+# The prediction log lives in the database, as columnar segments plus a narrow id index: measured in
+# bench/monitoring/log_window.py, it keeps feedback joins, erasure and multi-replica writes
+# transactional, and reads a million-row window in seconds (docs/monitoring.md).
 prediction_log = Table(
     "prediction_log",
     metadata,
+    # One narrow row per prediction: what feedback needs to check and join an id. The rest of the
+    # record lives column by column in `prediction_segments` (monitoring/segments.py).
     Column("prediction_id", String(64), primary_key=True),
     Column("model", String(128), nullable=False),
     Column("version", Integer, nullable=True),
-    Column("route", String(16), nullable=False, default="primary"),
     Column("at", DateTime(timezone=True), nullable=False),
     # JSON text written with orjson: faster than the JSON type's per-row json.dumps.
-    Column("inputs", Text, nullable=False),
     Column("outputs", Text, nullable=True),
-    Column("probabilities", Text, nullable=True),
-    Column("latency_ms", Float, nullable=True),
-    Column("status", String(16), nullable=False, default="ok"),
-    Column("error", Text, nullable=True),
     Index("ix_prediction_log_model_at", "model", "at"),
+)
+
+prediction_segments = Table(
+    "prediction_segments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(128), nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Index("ix_prediction_segments_model_last_at", "model", "last_at"),
 )
 
 feedback = Table(
