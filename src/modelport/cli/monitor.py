@@ -1,4 +1,4 @@
-"""`modelport monitor drift|performance|report MODEL --window 1h [--json]`."""
+"""`modelport monitor drift|performance|reference|report MODEL --window 1h [--json]`."""
 
 from __future__ import annotations
 
@@ -62,6 +62,24 @@ def performance(model: str = typer.Argument(..., help="Model name."), window: st
         for k, v in report["metrics"].items()])
     if report["estimated"]:
         console().print(f"estimated accuracy (from confidence): {_fmt(report['estimated']['accuracy'])}")
+
+
+@app.command("reference")
+def reference(model: str = typer.Argument(..., help="Model name."),
+              window: str = typer.Option(None, "--window", "-w", help="How far back to look: 15m, 1h, 7d (default 1h)."),
+              version: int | None = typer.Option(None, "--version", min=1, help="Version to attach it to (default: newest)."),
+              start: str = typer.Option(None, "--start", help="Window start, ISO 8601 (instead of --window)."),
+              end: str = typer.Option(None, "--end", help="Window end, ISO 8601 (default: now)."),
+              as_json: bool = JSON) -> None:
+    """Make the reference data of a version from a window of the traffic it served.
+
+    Example: modelport monitor reference churn --start 2026-03-01T00:00Z --end 2026-03-08T00:00Z
+    """
+    info = _run(lambda m: m.reference_from_log(model, window, version=version, start=start, end=end)).to_dict()
+    if as_json:
+        print_json(info)
+        return
+    console().print(f"reference of {model}:{info['version']}: {info['rows']} rows from {info['source']}")
 
 
 @app.command("report")

@@ -1,4 +1,4 @@
-"""Monitoring routes: `POST /v1/feedback`, `/api/v1/monitoring/{model}/drift|performance|health|report`, and alerts.
+"""Monitoring routes: `POST /v1/feedback`, `/api/v1/monitoring/{model}/drift|performance|health|reference|report`, alerts.
 
 Thin: each route parses the wire format and calls `modelport.monitoring.service.Monitoring`.
 Scopes are enforced by the guard; these routes also hide models the caller's key may not see.
@@ -100,6 +100,22 @@ def get_performance(request: Request, model: str, window: str = WINDOW) -> Respo
 def get_health(request: Request, model: str, window: str = WINDOW) -> Response:
     """Request rate, error rate and latency percentiles per version."""
     return _json(monitoring_of(request).health(_visible(request, model), window))
+
+
+@router.post("/api/v1/monitoring/{model}/reference")
+def post_reference(request: Request, model: str, window: str | None = Query(default=None, max_length=16),
+                   version: int | None = Query(default=None, gt=0), start: str | None = Query(default=None, max_length=40),
+                   end: str | None = Query(default=None, max_length=40)) -> Response:
+    """Make a version's reference from a window of its logged traffic (`window=1h`, or `start` and `end`)."""
+    info = monitoring_of(request).reference_from_log(_visible(request, model), window, version=version, start=start,
+                                                     end=end)
+    return _json(info.to_dict())
+
+
+@router.get("/api/v1/monitoring/{model}/reference")
+def get_reference(request: Request, model: str, version: int | None = Query(default=None, gt=0)) -> Response:
+    """Where the reference of a version (default: the newest that has one) comes from, and its size."""
+    return _json(monitoring_of(request).references.info(_visible(request, model), version).to_dict())
 
 
 @router.get("/api/v1/monitoring/{model}/report")

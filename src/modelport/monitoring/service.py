@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from modelport.foundation.clock import Clock
-from modelport.foundation.errors import NotFoundError
+from modelport.foundation.errors import InvalidInputError, NotFoundError
 from modelport.foundation.names import validate_name
 from modelport.foundation.settings import Settings
 from modelport.monitoring.drift import DriftConfig, DriftReport, analyse_drift
@@ -24,9 +24,11 @@ from modelport.monitoring.performance import (
     probability_matrix,
     regression_report,
 )
-from modelport.monitoring.records import parse_window
-from modelport.monitoring.references import ReferenceStore
+from modelport.monitoring.profiles import build_profile
+from modelport.monitoring.records import parse_window, window_bounds
+from modelport.monitoring.references import ReferenceInfo, ReferenceStore
 from modelport.monitoring.sink import PredictionLogSink
+from modelport.registry.records import VersionRecord
 from modelport.registry.service import Registry
 
 TIMELINE_BUCKETS = 12
@@ -79,6 +81,35 @@ class Monitoring:
             result = domain_classifier(profile.joint, current.inputs) if len(current) else {"status": "insufficient_data"}
             report = replace(report, multivariate=result)
         return report
+
+    # --- reference from the log ----------------------------------------------------------
+    def reference_from_log(self, model: str, window: str | timedelta | None = None, *, version: int | None = None,
+                           start: str | datetime | None = None, end: str | datetime | None = None) -> ReferenceInfo:
+        """Profile the rows a version served in a window of the log and store them as its reference.
+
+        The window is a duration ending at `end` (default now) or `start`..`end`; only the primary,
+        successful rows of `version` (default: the newest registered) count, so that the reference's
+        outputs are that version's own.
+        """
+        validate_name(model)
+        record = self._version(model, version)
+        low, high = window_bounds(window, start, end, self.clock.now())
+        rows = self.log.window(model, high - low, version=record.version, end=high,
+                               classes=self.classes(model, record.version))
+        if not len(rows):
+            raise InvalidInputError(f"no logged predictions of {record.ref} in ({low.isoformat()}, {high.isoformat()}]: "
+                                    "choose a window in which this version served traffic", field="window")
+        profile = build_profile(rows.inputs, outputs=rows.outputs)
+        return self.references.save(model, record.version, profile,
+                                    source=f"log {low.isoformat()} .. {high.isoformat()}")
+
+    def _version(self, model: str, version: int | None) -> VersionRecord:
+        if version is not None:
+            return self.registry.store.get_version(model, int(version))
+        versions = self.registry.store.list_versions(model)
+        if not versions:
+            raise NotFoundError(f"model {model!r} has no active version to attach a reference to")
+        return versions[-1]
 
     # --- performance --------------------------------------------------------------------
     def performance(self, model: str, window: str | timedelta = "1d", *, end: datetime | None = None) -> dict[str, Any]:
