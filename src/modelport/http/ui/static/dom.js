@@ -61,11 +61,11 @@ export function badge(text, kind) {
   return h("span", { class: `badge ${kind || "info"}` }, text);
 }
 
-/** A mapping shown as `key=value` chips. */
-export function pairs(mapping) {
+/** A mapping shown as `key=value` chips (numbers to `digits` significant digits). */
+export function pairs(mapping, digits) {
   const entries = Object.entries(mapping || {});
   if (!entries.length) return h("span", { class: "muted" }, "—");
-  return h("span", { class: "pairs" }, entries.map(([k, v]) => h("code", { class: "pair" }, `${k}=${show(v)}`)));
+  return h("span", { class: "pairs" }, entries.map(([k, v]) => h("code", { class: "pair" }, `${k}=${show(v, digits)}`)));
 }
 
 /** A number with a sensible precision, or text as it is. */

@@ -15,6 +15,7 @@ export async function overview() {
   const rows = models.map((m, i) => [
     link(m.name, "models", m.name),
     m.description || h("span", { class: "muted" }, "—"),
+    pairs(m.tags),
     show(m.latest_version),
     pairs(m.aliases),
     serving(statuses[i]),
@@ -22,7 +23,7 @@ export async function overview() {
     link("monitoring", "models", m.name, "monitoring"),
   ]);
   return [h("h1", {}, "Models"),
-    table(["model", "description", "latest", "aliases", "serving", "rollout", ""], rows, { id: "models" })];
+    table(["model", "description", "tags", "latest", "aliases", "serving", "rollout", ""], rows, { id: "models" })];
 }
 
 function serving(status) {
@@ -114,7 +115,7 @@ function versionSection(info, split) {
   const rows = info.versions.map((v) => [
     `v${v.version}`, badge(v.status, v.status === "ready" ? "ok" : "info"), v.flavor,
     h("code", { title: v.artifact.digest }, v.artifact.digest.slice(0, 19) + "…"),
-    pairs(v.metrics), pairs(v.params), pairs(v.lineage), pairs(v.tags),
+    pairs(v.metrics, 4), pairs(v.params), pairs(v.lineage), pairs(v.tags),
     (v.aliases || []).join(", ") || "—", split[String(v.version)] ? `${show(split[String(v.version)])}%` : "—",
     `${when(v.created_at)} by ${v.registered_by || "?"}`,
   ]);
