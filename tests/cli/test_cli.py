@@ -199,6 +199,10 @@ def test_quickstart_serves_and_its_curl_line_works(home: Path, tmp_path: Path) -
             status = subprocess.run([sys.executable, "-m", "modelport.cli", "rollout", "status", "cancer", "--json"],
                                     capture_output=True, text=True, timeout=60)
             assert json.loads(status.stdout)["strategy"] == "canary"
+            dashboard = next(line.split()[1] for line in log.read_text().splitlines() if line.strip().endswith(
+                "# the dashboard: versions, canary, drift, alerts"))
+            page = httpx.get(dashboard)
+            assert dashboard == f"http://127.0.0.1:{port}/ui/" and page.status_code == 200 and "app.js" in page.text
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=60)

@@ -118,6 +118,7 @@ def _explain(first: int, second: int, port: int, serve: bool, *, reused: bool = 
     out.print(f"  modelport rollout status {MODEL}            # watch the canary move (or roll back)")
     out.print(f"  modelport monitor drift {MODEL} --window 1h   # drift against the training data")
     out.print(f"  modelport monitor performance {MODEL} --window 1h")
+    out.print(f"  open {url}/ui/                              # the dashboard: versions, canary, drift, alerts")
     out.print(f"  open {url}/docs                             # every route, described")
     if serve:
         out.print("\nserving on 127.0.0.1 without API keys (loopback only); Ctrl-C to stop")
