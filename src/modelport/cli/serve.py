@@ -29,6 +29,8 @@ def serve(
     max_string_length: int = typer.Option(65_536, "--max-string-length", help="Longest string value (413 past it)."),
     poll_interval: float = typer.Option(0.5, "--poll-interval", help="Seconds between registry polls (hot swap)."),
     log_inputs: bool = typer.Option(False, "--log-inputs", help="Put request bodies (first 4 KiB) in access logs."),
+    prediction_log: bool = typer.Option(
+        True, "--prediction-log/--no-prediction-log", help="Record every prediction for monitoring (drift, feedback)."),
     tls_cert: str | None = typer.Option(None, "--tls-cert", help="TLS certificate file (PEM)."),
     tls_key: str | None = typer.Option(None, "--tls-key", help="TLS private key file (PEM)."),
     tls_client_ca: str | None = typer.Option(
@@ -55,7 +57,8 @@ def serve(
     config = ServerConfig(model_defaults=model, poll_interval_s=poll_interval, request_timeout_s=timeout,
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs, max_rows=max_rows,
-                          max_elements=max_elements, max_string_length=max_string_length)
+                          max_elements=max_elements, max_string_length=max_string_length,
+                          prediction_log=prediction_log)
     run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
         ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork, ssl_ca_certs=tls_client_ca)
 
