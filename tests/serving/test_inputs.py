@@ -65,3 +65,23 @@ def test_cache_key_is_the_same_for_the_same_data_whatever_the_wire_form() -> Non
     from_columns = prep.fast({"a": np.asarray([1.0]), "b": np.asarray([2.0])})
     assert cache_key(from_lists) == cache_key(from_columns) != cache_key(prep.fast([[1, 3]]))
 
+
+
+TENSOR = Signature(tensor=TensorSpec("float64", (-1, 3), name="x"))
+
+
+@pytest.mark.parametrize("data", [np.ones((2, 3)), np.arange(3, dtype=np.int64).reshape(1, 3)])
+def test_a_numeric_tensor_is_validated_on_the_fast_path_exactly_as_validate_does(data) -> None:
+    fast = InputPreparer(TENSOR).fast(data)
+    slow = validate(TENSOR, data).data
+    assert fast is not None and fast.dtype == slow.dtype == np.float64 and np.array_equal(fast, slow)
+
+
+def test_a_tensor_of_the_wrong_shape_is_refused_on_the_fast_path_with_validates_message() -> None:
+    with pytest.raises(ValidationError, match=r"input 'x': axis 1 must have size 3, got 4"):
+        InputPreparer(TENSOR).fast(np.ones((1, 4)))
+
+
+@pytest.mark.parametrize("data", [[[1.0, 2.0, 3.0]], np.asarray([["a", "b", "c"]]), np.asarray([[True, False, True]])])
+def test_tensor_input_that_is_not_a_numeric_array_goes_to_validate(data) -> None:
+    assert InputPreparer(TENSOR).fast(data) is None

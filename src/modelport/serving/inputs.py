@@ -30,6 +30,8 @@ class InputPreparer:
         self.columns = signature.column_names if signature is not None and signature.is_tabular else []
         self._fast_dtype = _shared_numeric_dtype(signature)
         self._nullable = signature is not None and any(c.nullable for c in signature.columns)
+        tensor = signature.tensor if signature is not None else None
+        self._numeric_tensor = tensor is not None and np.dtype(object if tensor.dtype == "string" else tensor.dtype).kind in "iuf"
 
     @property
     def batchable(self) -> bool:
@@ -38,6 +40,11 @@ class InputPreparer:
 
     def fast(self, data: Any) -> np.ndarray | None:
         """The validated matrix when `data` is a plain numeric matrix this signature accepts, else None."""
+        if self._numeric_tensor and isinstance(data, np.ndarray) and data.dtype.kind in "iuf":
+            # a numeric tensor's checks are a few shape and dtype comparisons: run them here, not in a thread
+            assert self.signature is not None
+            checked: np.ndarray = validate(self.signature, data).data
+            return checked
         if self._fast_dtype is None:
             return None
         if isinstance(data, dict):
