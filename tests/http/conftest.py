@@ -56,7 +56,7 @@ def served_settings(served_home: Path, tmp_path: Path) -> Settings:
 
 def make_client(app: Any) -> httpx.AsyncClient:
     """An in-process client (httpx ASGITransport)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://modelport.test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
 
 
 @asynccontextmanager

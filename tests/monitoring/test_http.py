@@ -32,7 +32,7 @@ async def test_predict_log_feedback_and_monitor(iris_settings: Settings, iris) -
     shifted = x.copy()
     shifted["petal length (cm)"] = shifted["petal length (cm)"] + 3.0
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://modelport.test") as http:
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         await app.state.dataplane.wait_ready()
         answer = await http.post("/v1/models/iris:predict", json={"instances": shifted.to_numpy().tolist()})
         assert answer.status_code == 200, answer.text
@@ -75,7 +75,7 @@ async def flush_log(app: Any, monitoring: Monitoring, rows: int) -> None:
 
 async def test_bad_requests_name_the_problem(iris_settings: Settings) -> None:
     app, registry, _ = await serve(iris_settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://modelport.test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         cases = [
             (await http.post("/v1/feedback", content=b"{nope"), 400, "not valid JSON"),
             (await http.post("/v1/feedback", json={"items": []}), 400, "feedback"),
@@ -94,7 +94,7 @@ async def test_bad_requests_name_the_problem(iris_settings: Settings) -> None:
 
 async def test_alert_rules_and_events_over_http(iris_settings: Settings) -> None:
     app, registry, _ = await serve(iris_settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://modelport.test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         put = await http.put("/api/v1/alerts/iris/rules/drift", json={"signal": "drift.share", "op": ">", "threshold": 0.3})
         assert put.status_code == 200 and put.json()["model"] == "iris"
         assert [r["name"] for r in (await http.get("/api/v1/alerts/iris/rules")).json()["rules"]] == ["drift"]

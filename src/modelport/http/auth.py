@@ -20,6 +20,7 @@ import orjson
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import AuthenticationError, OverloadedError
+from modelport.http.loopback import browser_problem
 from modelport.http.policy import Requirement, body_limit, path_problem, requirement
 from modelport.security.config import SecurityConfig
 from modelport.security.keys import SCOPES, ApiKey, KeyStore
@@ -110,7 +111,10 @@ class AuthMiddleware:
         need = requirement(method, path)
         if need.exempt:
             return None
-        if self.keys is None:  # --no-auth on loopback
+        if self.keys is None:  # --no-auth on loopback: still refuse what a web page made a browser send
+            problem = browser_problem(scope["headers"], self.config.cors_origins)
+            if problem is not None:
+                return 403, problem, []
             scope.setdefault("state", {})[PRINCIPAL] = NO_AUTH_KEY
             return None
         try:

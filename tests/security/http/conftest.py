@@ -49,7 +49,7 @@ class ASGIClient:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
                 return await client.request(method, url, **kwargs)
 
         return anyio.run(go)
@@ -105,7 +105,7 @@ def call_asgi(app: Any, method: str, raw_path: bytes, headers: list[tuple[bytes,
     path_bytes, _, query = raw_path.partition(b"?")
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": unquote(path_bytes.decode("latin-1")), "raw_path": path_bytes,
-             "query_string": query, "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 5000),
+             "query_string": query, "headers": [(b"host", b"localhost"), *headers], "client": ("127.0.0.1", 5000),
              "server": ("testserver", 80), "root_path": ""}
     size = max(1, len(body) // chunks + 1)
     parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]

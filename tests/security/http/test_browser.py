@@ -74,7 +74,7 @@ def test_csrf_double_submit_for_dashboard_actions(guarded: Guarded) -> None:
                                                        "Origin": "https://evil.example"})
     assert cross.status_code == 403 and "Origin" in cross.json()["error"]
     ok = guarded.client.post("/ui/models", headers={**admin, **jar, "X-CSRF-Token": token,
-                                                    "Origin": "http://testserver"})
+                                                    "Origin": "http://localhost"})
     assert ok.status_code == 200
     # The API itself is not cookie-authenticated, so it needs no token.
     assert guarded.client.post("/v2/models/churn/infer", headers=admin).status_code == 200
