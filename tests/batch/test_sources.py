@@ -118,3 +118,24 @@ def test_a_failing_query_names_itself(tmp_path: Path) -> None:
     source = open_source(f"sqlite:///{tmp_path / 'empty.db'}", query="SELECT * FROM nowhere")
     with pytest.raises(InvalidInputError, match=r"query 'SELECT \* FROM nowhere' failed"):
         source.columns()
+
+
+def test_parquet_floats_share_one_block_that_the_model_input_uses_without_a_copy(tmp_path: Path) -> None:
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]}).to_parquet(tmp_path / "x.parquet")
+    frame = _read(open_source(str(tmp_path / "x.parquet")), ["y", "x"])
+    array = frame.to_numpy()
+    assert array.tolist() == [[4.0, 1.0], [5.0, 2.0], [6.0, 3.0]]
+    assert np.shares_memory(array, frame.to_numpy())  # one block: no copy out of it
+
+
+def test_parquet_mixed_columns_keep_their_order_types_and_nulls(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"s": ["u", "v", None], "a": [0.5, None, 2.5], "b": [1, 2, 3], "f": pa.array([1, 2, 3], pa.float32())})
+    pq.write_table(table, tmp_path / "x.parquet")
+    frame = _read(open_source(str(tmp_path / "x.parquet")), ["s", "a", "b", "f"])
+    assert list(frame.columns) == ["s", "a", "b", "f"]
+    assert [str(frame[c].dtype) for c in ("a", "b", "f")] == ["float64", "int64", "float32"]
+    assert frame["a"].isna().tolist() == [False, True, False]  # a null float is NaN, as validation expects
+    assert frame["s"].tolist()[:2] == ["u", "v"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from modelport.foundation.errors import InvalidInputError, ValidationError
@@ -106,12 +107,15 @@ class ParquetSource:
     def __init__(self, fs: Any, paths: list[str]) -> None:
         self.fs = fs
         self.paths = paths
+        self._local = is_local(fs)
 
     def _file(self, path: str) -> Any:
         import pyarrow.parquet as pq
 
+        # A local file is read by Arrow's own reader, which releases the GIL (a Python file object
+        # takes it back for every read); not memory-mapped, as mapped pages would count in RSS.
         # pre_buffer would read ahead every row group of the file: memory would grow with the file.
-        return pq.ParquetFile(self.fs.open(path, "rb"), pre_buffer=False)
+        return pq.ParquetFile(path if self._local else self.fs.open(path, "rb"), pre_buffer=False)
 
     def columns(self) -> list[str]:
         return list(self._file(self.paths[0]).schema_arrow.names)
@@ -123,9 +127,39 @@ class ParquetSource:
         for path in self.paths:
             handle = self._file(path)
             _require(columns, handle.schema_arrow.names, path)
-            for batch in handle.iter_batches(batch_size=batch_rows, columns=list(columns)):
-                # split_blocks: one array per column, no copy into a 2-D block (validation goes column by column)
-                yield batch.to_pandas(split_blocks=True)
+            # One thread per file: the job's own workers keep the other cores busy predicting and writing.
+            batches = handle.iter_batches(batch_size=batch_rows, columns=list(columns), use_threads=False)
+            for batch in batches:
+                yield arrow_frame(batch)
+
+
+def arrow_frame(batch: Any) -> pd.DataFrame:
+    """A DataFrame of an Arrow batch whose float columns share one 2-D block, the others as pandas makes them.
+
+    One block means one copy out of Arrow, and the model's input array is that
+    block itself (`to_numpy` on it copies nothing); null floats become NaN, as
+    `to_pandas` makes them.
+    """
+    import pyarrow as pa
+
+    floats = [i for i, t in enumerate(batch.schema.types) if t == pa.float64()]
+    if not floats:
+        whole: pd.DataFrame = batch.to_pandas(split_blocks=True)
+        return whole
+    # Column-major: an (n, k) Fortran-order array is pandas' own block layout, so the frame wraps it as is.
+    block = np.asarray(batch.select(floats).to_tensor(null_to_nan=True, row_major=False))
+    names = [batch.schema.names[i] for i in floats]
+    frame = pd.DataFrame(block, columns=names, copy=False)
+    if len(floats) == batch.num_columns:
+        return frame
+    rest: pd.DataFrame = batch.select([i for i in range(batch.num_columns) if i not in floats]).to_pandas(split_blocks=True)
+    return pd.concat([frame, rest], axis=1)[list(batch.schema.names)]
+
+
+def is_local(fs: Any) -> bool:
+    """True for fsspec's local filesystem."""
+    protocol = fs.protocol
+    return "file" in ((protocol,) if isinstance(protocol, str) else tuple(protocol))
 
 
 class CsvSource:
