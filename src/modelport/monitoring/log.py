@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -66,13 +67,22 @@ class LogWindow:
 
 def _columns(rows: list[Any]) -> dict[str, list[Any]]:
     """Records (serving's, monitoring's or dicts) as lists per field, times in UTC, strings bounded."""
-    columns = {name: [field_of(r, name) for r in rows] for name in FIELDS}
+    columns = dict(zip(FIELDS, map(list, zip(*_field_tuples(rows), strict=True)), strict=True))
     columns["time"] = [as_utc(t) for t in columns["time"]]
     columns["prediction_id"] = [str(p) for p in columns["prediction_id"]]
     columns["route"] = [str(r or "primary")[:16] for r in columns["route"]]
     columns["status"] = [str(s or "ok")[:16] for s in columns["status"]]
     columns["inputs"] = [i or {} for i in columns["inputs"]]
     return columns
+
+
+def _field_tuples(rows: list[Any]) -> list[tuple[Any, ...]]:
+    # One C-level getter per row when the batch is uniform (the server's records); field by field otherwise.
+    getter = itemgetter(*FIELDS) if isinstance(rows[0], dict) else attrgetter(*FIELDS)
+    try:
+        return list(map(getter, rows))
+    except (KeyError, AttributeError, TypeError):
+        return [tuple(field_of(r, name) for name in FIELDS) for r in rows]
 
 
 def segment_rows(rows: list[Any]) -> list[dict[str, Any]]:
@@ -109,11 +119,11 @@ class PredictionLog:
             return 0
         columns = _columns(batch)
         models = [str(m) for m in columns["model"]]
-        index = [{"prediction_id": p, "model": m, "version": v, "at": t, "outputs": _json(o)} for p, m, v, t, o
-                 in zip(columns["prediction_id"], models, columns["version"], columns["time"], columns["outputs"],
-                        strict=True)]
         with self.engine.begin() as conn:
-            conn.execute(insert(prediction_log), index)
+            conn.execute(insert(prediction_log), [
+                {"prediction_id": p, "model": m, "version": v, "at": t, "outputs": _json(o)} for p, m, v, t, o
+                in zip(columns["prediction_id"], models, columns["version"], columns["time"], columns["outputs"],
+                       strict=True)])
             conn.execute(insert(prediction_segments), _segment_rows(columns, models))
         return len(batch)
 

@@ -12,6 +12,7 @@ Columns: `prediction_id`, `version`, `route`, `at`, `status`, `latency_ms`, `err
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -50,10 +51,25 @@ def reencode(table: pa.Table) -> bytes:
 
 
 def _input_columns(inputs: Sequence[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    uniform = _uniform_columns(inputs)
+    if uniform is not None:
+        return uniform
     names: dict[str, None] = {}
     for row in inputs:
         names.update(dict.fromkeys(row))
     return [(INPUT_PREFIX + str(name), [row.get(name) for row in inputs]) for name in names]
+
+
+def _uniform_columns(inputs: Sequence[dict[str, Any]]) -> list[tuple[str, list[Any]]] | None:
+    """Columns by one C-level transpose when every row has the first row's fields (the usual case), else None."""
+    names = list(inputs[0]) if inputs else []
+    if len(names) < 2 or any(len(row) != len(names) for row in inputs):
+        return None
+    try:
+        values = list(map(itemgetter(*names), inputs))
+    except KeyError:
+        return None
+    return [(INPUT_PREFIX + str(name), list(column)) for name, column in zip(names, zip(*values, strict=True), strict=True)]
 
 
 def _column(values: list[Any]) -> tuple[pa.Array, bool]:
