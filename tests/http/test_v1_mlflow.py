@@ -60,7 +60,7 @@ async def test_invocations_json_and_csv(served_settings, serve_app, rows, cancer
         bad_json = await http.post("/invocations", content=b"{", headers={"content-type": "application/json"})
     assert as_json.status_code == as_csv.status_code == 200
     assert as_json.json()["predictions"] == as_csv.json()["predictions"]
-    assert status.json() == {"name": "cancer", "ready": True}
+    assert {k: status.json()[k] for k in ("name", "ready")} == {"name": "cancer", "ready": True}
     assert bad_csv.status_code == 422 and "missing column" in bad_csv.json()["error"]
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["error"]
 
@@ -116,3 +116,13 @@ async def test_mlflow_ping_is_503_while_draining(served_settings, serve_app) -> 
         app.state.dataplane.draining = True  # what SIGTERM does first
         after = await http.get("/health")
     assert (before.status_code, after.status_code) == (200, 503)
+
+
+async def test_model_status_reads_as_kserve_and_as_tf_serving(client) -> None:
+    latest, pinned = await client.get("/v1/models/cancer"), await client.get("/v1/models/cancer/versions/2")
+    assert latest.json() == {"name": "cancer", "ready": True, "model_version_status": [
+        {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    assert pinned.status_code == 200 and pinned.json()["model_version_status"][0]["version"] == "2"
+    missing, bad = await client.get("/v1/models/cancer/versions/99"), await client.get("/v1/models/cancer/versions/x")
+    assert missing.status_code == 404 and "99" in missing.json()["error"]
+    assert bad.status_code in (400, 422) and "version" in bad.json()["error"]

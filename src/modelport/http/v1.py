@@ -47,12 +47,21 @@ async def model_list(request: Request) -> Response:
 
 
 @router.get("/v1/models/{name}")
-async def model_status(request: Request, name: str) -> Response:
-    """KServe v1 model status: `{"name": ..., "ready": ...}`."""
+@router.get("/v1/models/{name}/versions/{version}")
+async def model_status(request: Request, name: str, version: str | None = None) -> Response:
+    """Model status as KServe v1 (`name`, `ready`) and TF Serving (`model_version_status`) both read it."""
     plane = dataplane_of(request)
     if name not in plane.served_models():
         plane.router.route(name)  # raises NotFoundError naming the served models
-    return Response(orjson.dumps({"name": name, "ready": plane.model_ready(name)}), media_type="application/json")
+    number = version_of(version)
+    ready = plane.model_ready(name, number)
+    if number is not None and not ready:
+        await plane.model_info(name, number)  # raises NotFoundError for a version the registry lacks
+    answering = plane.router.current(name) if number is None else number
+    states = [] if answering is None else [{"version": str(answering), "state": "AVAILABLE" if ready else "LOADING",
+                                            "status": {"error_code": "OK", "error_message": ""}}]
+    return Response(orjson.dumps({"name": name, "ready": ready, "model_version_status": states}),
+                    media_type="application/json")
 
 
 async def _answer(request: Request, name: str, version: int | None) -> Response:
