@@ -86,3 +86,32 @@ def test_a_table_name_that_is_not_an_identifier_is_refused(models: Models, tmp_p
     with pytest.raises(InvalidInputError, match=r"table name 'x; drop table y': use letters, digits and underscores"):
         batch_score("iris", input=str(tmp_path / "in.parquet"), output=f"sqlite:///{tmp_path / 'o.db'}",
                     table="x; drop table y", settings=models.settings, progress=False)
+
+
+TRICKY_IDS = ["a,b", 'q"uote', "", "line\nbreak", "ünïcode", None, "NULL", "\\N"]
+
+
+def test_ids_with_separators_quotes_empties_and_nulls_arrive_exactly(models: Models, tmp_path: Path,
+                                                                      db_url: str) -> None:
+    # On PostgreSQL the rows go through COPY (CSV): what CSV could confuse must come back unchanged.
+    frame = iris_rows(models.iris_x, 1).head(len(TRICKY_IDS))
+    frame["customer"] = TRICKY_IDS
+    frame.to_parquet(tmp_path / "in.parquet")
+    batch_score("iris", input=str(tmp_path / "in.parquet"), output=db_url, table="scores", id_column="customer",
+                with_proba=True, settings=models.settings, progress=False)
+    out = _table(db_url, "scores")
+    assert [None if pd.isna(v) else v for v in out["customer"]] == TRICKY_IDS
+    np.testing.assert_array_equal(out["prediction"], expected(models.iris, frame, FEATURES))
+    proba = models.iris.predict_proba(frame[FEATURES])
+    np.testing.assert_array_equal(out[["proba_0", "proba_1", "proba_2"]].to_numpy(), proba)  # floats exact
+
+
+def test_ids_of_mixed_python_types_are_written_row_by_row(models: Models, tmp_path: Path, db_url: str) -> None:
+    frame = iris_rows(models.iris_x, 1).head(4)
+    frame["customer"] = ["c1", "c2", "c3", "c4"]
+    frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
+    text = (tmp_path / "in.jsonl").read_text().replace('"c1"', "1", 1)  # a number among strings
+    (tmp_path / "in.jsonl").write_text(text)
+    batch_score("iris", input=str(tmp_path / "in.jsonl"), output=db_url, table="scores", id_column="customer",
+                settings=models.settings, progress=False)
+    assert sorted(str(v) for v in _table(db_url, "scores")["customer"]) == ["1", "c2", "c3", "c4"]

@@ -58,6 +58,8 @@ class TableSink:
         self._tables: dict[str, sa.Table] = {}
         self._lock = threading.Lock()
         self._job_id = ""
+        # PostgreSQL through psycopg 3 takes the rows with COPY: several times faster than INSERTs.
+        self._copy = self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "psycopg"
 
     def existing(self, spec: JobSpec) -> JobState | None:
         self._job_id = spec.job_id
@@ -87,11 +89,12 @@ class TableSink:
         rejects = self._table(f"{self.table}_rejects", scored.rejects) if len(scored.rejects) else None
         try:
             with self.engine.begin() as conn:
-                if len(scored.output):
-                    conn.execute(sa.insert(output), _records(scored.output))
-                if rejects is not None:
-                    conn.execute(sa.insert(rejects), _records(scored.rejects))
+                # The journal row first: a chunk already committed fails here, before any row is sent.
                 conn.execute(sa.insert(self.chunks).values(job_id=self._job_id, **_stats_row(scored.stats)))
+                if len(scored.output):
+                    self._append(conn, output, scored.output)
+                if rejects is not None:
+                    self._append(conn, rejects, scored.rejects)
         except sa.exc.IntegrityError as exc:
             raise ConflictError(f"chunk {scored.stats.index} of job {self._job_id} is already in {self.url}: "
                                 "another run of this job is writing to the same table") from exc
@@ -100,6 +103,12 @@ class TableSink:
                 f"writing to table {self.table!r} failed: {exc}; "
                 "an existing table must have the columns of the output", field="table",
             ) from exc
+
+    def _append(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+        if self._copy:
+            copy_rows(conn, table, frame)
+        else:
+            conn.execute(sa.insert(table), _records(frame))
 
     def finish(self, summary: dict[str, Any]) -> str:
         with self.engine.begin() as conn:
@@ -157,3 +166,41 @@ def _sql_type(series: pd.Series) -> Any:
     if kind == "M":
         return sa.DateTime()
     return sa.Text()
+
+
+def copy_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Append `frame` to `table` with PostgreSQL's COPY, inside the connection's open transaction."""
+    import psycopg
+    from psycopg import sql
+
+    text = _csv(frame)
+    if text is None:  # a column Arrow cannot type (mixed Python objects): psycopg adapts each value instead
+        conn.execute(sa.insert(table), _records(frame))
+        return
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(str(c)) for c in frame.columns)
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            copy.write(text)
+    except psycopg.Error as exc:  # a raw cursor's errors are not wrapped by SQLAlchemy
+        raise sa.exc.DBAPIError(statement.as_string(cursor), None, exc) from exc
+    finally:
+        cursor.close()
+
+
+def _csv(frame: pd.DataFrame) -> bytes | None:
+    """The rows as CSV, written by Arrow in C++; None when a column has no Arrow type."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    # COPY's CSV format reads an unquoted empty field as NULL and a quoted one ("") as an empty
+    # string, which is how Arrow writes a null and an empty string.
+    buffer = pa.BufferOutputStream()
+    pcsv.write_csv(table, buffer, pcsv.WriteOptions(include_header=False))
+    return bytes(buffer.getvalue())
