@@ -154,8 +154,6 @@ def test_auto_parallelism_uses_processes_only_for_models_that_hold_the_gil() -> 
         ({"ref": "ghost"}, NotFoundError, r"ghost"),
         ({"output_format": "xlsx"}, InvalidInputError, r"output format 'xlsx': use parquet or csv"),
         ({"table": "t"}, InvalidInputError, r"--table applies to a database output only"),
-        ({"engine": "ray", "input": "sqlite:///x.db", "query": "t"}, InvalidInputError,
-         r"the ray engine reads files .*score a SQL query with --engine local"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_fix(models: Models, tmp_path: Path, options: dict[str, Any],

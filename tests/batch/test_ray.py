@@ -47,3 +47,24 @@ def test_ray_output_equals_the_local_engine_row_for_row_and_resumes(models: Mode
                                   read_output(tmp_path / "local" / "_rejects"))
     again = batch_score("iris", output=str(tmp_path / "ray"), engine="ray", workers=2, resume=True, **common)
     assert (again.chunks_resumed, again.rows_this_run) == (8, 0)
+
+
+@pytest.mark.slow
+def test_ray_scores_a_sql_query_like_the_local_engine(models: Models, tmp_path: Path, local_ray: None) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    frame = iris_rows(models.iris_x, 2)
+    frame.loc[33, "sepal length (cm)"] = None  # one reject
+    engine = sa.create_engine(url)
+    frame.sample(frac=1, random_state=0).to_sql("features", engine, index=False)  # stored out of order
+    engine.dispose()
+    common = {"input": url, "query": "SELECT * FROM features ORDER BY customer", "chunk_rows": 64,
+              "id_column": "customer", "settings": models.settings, "progress": False}
+    local = batch_score("iris", output=str(tmp_path / "local"), **common)
+    on_ray = batch_score("iris", output=str(tmp_path / "ray"), engine="ray", workers=2, **common)
+    assert (on_ray.rows, on_ray.rows_rejected, on_ray.chunks) == (local.rows, local.rows_rejected, local.chunks)
+    assert (on_ray.rows, on_ray.rows_rejected, on_ray.chunks) == (300, 1, 5)
+    ray_rows = read_output(tmp_path / "ray")
+    pd.testing.assert_frame_equal(ray_rows, read_output(tmp_path / "local"))
+    assert ray_rows["customer"].tolist() == sorted(c for c in frame["customer"] if c != "c0000033")

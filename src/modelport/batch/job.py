@@ -11,7 +11,7 @@ from modelport.batch.local import PARALLEL_MODES, WorkerSetup, choose_parallel, 
 from modelport.batch.progress import Progress, make_progress
 from modelport.batch.scoring import Layout, plan_layout
 from modelport.batch.sinks import Sink, open_sink
-from modelport.batch.sources import Chunk, Source, chunks, is_sql_url, open_source
+from modelport.batch.sources import Chunk, Source, chunks, open_source
 from modelport.batch.spec import ChunkStats, JobSpec, JobState
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import ConflictError, InvalidInputError
@@ -81,7 +81,7 @@ def batch_score(
     """
     spec = JobSpec(str(ref), str(input), str(output), query, input_format, output_format, table,
                    _positive(chunk_rows, "chunk_rows"), tuple(columns) if columns else None, id_column, bool(with_proba))
-    _check_choices(engine, parallel, spec)
+    _check_choices(engine, parallel)
     sink = open_sink(spec)
     registry = Registry.open(settings)
     try:
@@ -107,12 +107,9 @@ def _positive(value: int, name: str) -> int:
     return value
 
 
-def _check_choices(engine: str, parallel: str, spec: JobSpec) -> None:
+def _check_choices(engine: str, parallel: str) -> None:
     if engine not in ENGINES:
         raise InvalidInputError(f"engine {engine!r}: use local or ray", field="engine")
-    if engine == "ray" and is_sql_url(spec.input):
-        raise InvalidInputError("the ray engine reads files (Parquet, CSV, JSON Lines); "
-                                "score a SQL query with --engine local", field="engine")
     if parallel not in PARALLEL_MODES:
         raise InvalidInputError(f"parallel {parallel!r}: use auto, threads or processes", field="parallel")
 

@@ -1,8 +1,8 @@
 """The Ray engine: the same job on Ray Data, reading and scoring spread over a cluster.
 
-Files are read by Ray tasks with the local engine's own readers (so values are
-parsed identically), scored by a pool of actors that each load the model once,
-and streamed back in input order; the driver cuts the stream into the same
+Files (one task each) and a SQL query (one task) are read by Ray tasks with
+the local engine's own readers (so values are parsed identically), scored by a
+pool of actors that each load the model once, and streamed back in input order; the driver cuts the stream into the same
 numbered chunks as the local engine and commits them through the same sink and
 journal. The output is therefore the local engine's, row for row, and resuming
 works the same way (committed chunks are not written again, though they are
@@ -19,7 +19,7 @@ import pandas as pd
 
 from modelport.batch.scoring import Layout, score_rows, split_chunk
 from modelport.batch.sinks import Sink
-from modelport.batch.sources import open_source
+from modelport.batch.sources import is_sql_url, open_source
 from modelport.batch.spec import ChunkStats, JobSpec
 from modelport.foundation.errors import InvalidInputError
 from modelport.foundation.settings import Settings
@@ -74,11 +74,9 @@ def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, i
     context.execution_options.preserve_order = True  # chunks are numbered by input position
     context.enable_progress_bars = False  # the job shows its own progress
     context.print_on_execution_start = False
-    source = open_source(job.spec.input, input_format=job.spec.input_format, signature=job.signature)
-    paths: list[str] = getattr(source, "paths", [])
     dataset = (
-        ray.data.from_items([{"path": p} for p in paths], override_num_blocks=max(1, len(paths)))
-        .map_batches(_read_files, batch_size=1, batch_format="pandas", fn_kwargs={"job": job})
+        ray.data.from_items([{"path": p} for p in _units(job)], override_num_blocks=max(1, len(_units(job))))
+        .map_batches(_read_unit, batch_size=1, batch_format="pandas", fn_kwargs={"job": job})
         .map_batches(_Scorer, batch_size=job.spec.chunk_rows, batch_format="pandas", concurrency=(1, workers),
                      fn_constructor_kwargs={"job": job}, num_cpus=1)
     )
@@ -89,10 +87,21 @@ def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, i
         start += len(rows)
 
 
-def _read_files(batch: pd.DataFrame, job: RayJob) -> Iterator[pd.DataFrame]:
-    """A Ray task: one input file read with the local engine's reader."""
+def _units(job: RayJob) -> list[str]:
+    """What one Ray read task reads: a file each, or the whole query of a SQL input."""
+    if is_sql_url(job.spec.input):
+        # One task streams the query (in the order its ORDER BY gives); the actors spread the scoring.
+        return [job.spec.input]
+    source = open_source(job.spec.input, input_format=job.spec.input_format, signature=job.signature)
+    paths: list[str] = getattr(source, "paths", [])
+    return paths
+
+
+def _read_unit(batch: pd.DataFrame, job: RayJob) -> Iterator[pd.DataFrame]:
+    """A Ray task: one input file, or a SQL query, read with the local engine's reader."""
     for path in batch["path"]:
-        source = open_source(str(path), input_format=job.spec.input_format, signature=job.signature)
+        query = job.spec.query if is_sql_url(str(path)) else None
+        source = open_source(str(path), query=query, input_format=job.spec.input_format, signature=job.signature)
         yield from source.frames(job.layout.read_columns)
 
 
