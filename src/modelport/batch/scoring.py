@@ -66,7 +66,8 @@ def plan_layout(model: LoadedModel, available: Sequence[str], columns: Sequence[
 
 def score_chunk(model: LoadedModel, layout: Layout, chunk: Chunk) -> ScoredChunk:
     """Validate the chunk (bad rows set aside with their reason), predict the rest, and shape the output."""
-    return split_chunk(score_rows(model, layout, chunk.frame), layout, chunk.index, chunk.start, model.version)
+    columns, rejected = _score(model, layout, chunk.frame)
+    return _split(columns, rejected, len(chunk.frame), layout, (chunk.index, chunk.start), model.version)
 
 
 def score_rows(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +77,23 @@ def score_rows(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> pd.Da
     every row lets an engine that cannot see row positions (Ray) score batches of
     any size and leave the numbering and splitting to whoever cuts the chunks.
     """
+    columns, rejected = _score(model, layout, frame)
+    reasons = np.full(len(frame), None, dtype=object)
+    if rejected:
+        reasons[list(rejected)] = list(rejected.values())
+    return pd.DataFrame({**columns, REASON: reasons})
+
+
+def split_chunk(rows: pd.DataFrame, layout: Layout, index: int, start: int, version: int) -> ScoredChunk:
+    """Number a chunk of `score_rows`'s rows from `start` and split them into output rows and rejects."""
+    reasons = rows[REASON].to_numpy()
+    rejected = {int(i): str(reasons[i]) for i in np.flatnonzero(pd.notna(reasons))}
+    columns = {str(c): rows[c].to_numpy() for c in rows.columns if c != REASON}
+    return _split(columns, rejected, len(rows), layout, (index, start), version)
+
+
+def _score(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> tuple[dict[str, Any], dict[int, str]]:
+    """The id and prediction columns, one value per input row, and why each rejected row was rejected."""
     data, kept, rejected = _validated(model, frame[list(layout.features)])
     size = len(frame)
     columns: dict[str, Any] = {layout.id_column: frame[layout.id_column].to_numpy()} if layout.id_column else {}
@@ -83,29 +101,24 @@ def score_rows(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> pd.Da
         columns.update(_spread(_prediction_columns(model.predict(data, validated=True)), kept, size))
         if layout.with_proba:
             columns.update(_spread(_proba_columns(model, model.predict_proba(data, validated=True)), kept, size))
-    reasons = np.full(size, None, dtype=object)
-    if rejected:
-        reasons[list(rejected)] = list(rejected.values())
-    columns[REASON] = reasons
-    return pd.DataFrame(columns)
+    return columns, rejected
 
 
-def split_chunk(rows: pd.DataFrame, layout: Layout, index: int, start: int, version: int) -> ScoredChunk:
-    """Number a chunk's scored rows from `start` and split them into output rows and rejects."""
-    size = len(rows)
-    keys = rows[layout.id_column].to_numpy() if layout.id_column else np.arange(start, start + size, dtype=np.int64)
-    reasons = rows[REASON].to_numpy()
-    bad = pd.notna(reasons)
-    values = [c for c in rows.columns if c not in (REASON, layout.id_column)]
-    if bad.any():
-        good = ~bad
-        output = pd.DataFrame({layout.key: keys[good], **{c: rows[c].to_numpy()[good] for c in values}})
-    else:
-        output = pd.DataFrame({layout.key: keys, **{c: rows[c].to_numpy() for c in values}})
-    output["model_version"] = np.full(len(output), version, dtype=np.int64)
-    rejects = pd.DataFrame({layout.key: keys[bad], "reason": reasons[bad].astype(str),
-                            "model_version": np.full(int(bad.sum()), version, dtype=np.int64)})
-    return ScoredChunk(ChunkStats(index, size, len(output), len(rejects)), output, rejects)
+def _split(columns: dict[str, Any], rejected: dict[int, str], size: int, layout: Layout, place: tuple[int, int],
+           version: int) -> ScoredChunk:
+    """Output rows (key, predictions, version) and reject rows (key, reason, version) of one numbered chunk."""
+    index, start = place
+    keys = columns[layout.id_column] if layout.id_column else np.arange(start, start + size, dtype=np.int64)
+    values = {c: v for c, v in columns.items() if c != layout.id_column}
+    rejects = pd.DataFrame()
+    if rejected:  # rare: the common chunk keeps every array as it is
+        bad = np.zeros(size, dtype=bool)
+        bad[list(rejected)] = True
+        rejects = pd.DataFrame({layout.key: keys[bad], "reason": list(rejected.values()),
+                                "model_version": np.full(len(rejected), version, dtype=np.int64)})
+        keys, values = keys[~bad], {c: v[~bad] for c, v in values.items()}
+    output = pd.DataFrame({layout.key: keys, **values, "model_version": np.full(len(keys), version, dtype=np.int64)})
+    return ScoredChunk(ChunkStats(index, size, len(output), len(rejected)), output, rejects)
 
 
 def _spread(columns: dict[str, np.ndarray], kept: np.ndarray, size: int) -> dict[str, np.ndarray]:
