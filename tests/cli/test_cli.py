@@ -212,7 +212,8 @@ def test_quickstart_serves_and_its_curl_line_works(home: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["models", "bogus"], "No such command 'bogus'"), (["models", "register", "x"], "Missing option '--name'"),
-     (["predict", "iris"], "Missing option '--input'")],
+     (["predict", "iris"], "Missing option '--input'"),
+     (["serve", "--no-auth", "--auto-rollout", "bandit"], "--auto-rollout 'bandit': use one of off, canary")],
 )
 def test_usage_errors_are_short_with_exit_code_2(home: Path, capsys, args: list[str], message: str) -> None:
     code, _, err = run(capsys, *args)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from modelport.foundation.clock import ManualClock
 from modelport.foundation.settings import Settings
 from modelport.registry.service import Registry
 
@@ -58,3 +59,19 @@ def unlogged_server(rollout_settings: Settings) -> Iterator[Any]:
 
     with serving(rollout_settings, log=False) as live:
         yield live
+
+
+@pytest.fixture
+def clocked(settings: Settings, iris, iris_pipeline) -> Iterator[tuple[Registry, ManualClock]]:  # type: ignore[no-untyped-def]
+    """A registry (SQLite and PostgreSQL) on a ManualClock with iris v1 (champion), v2 and v3."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    clock = ManualClock()
+    registry = Registry.open(settings, clock=clock)
+    x, y = iris
+    registry.register(iris_pipeline, name="iris", input_example=x.head(3), alias="champion")
+    for depth in (3, 2):
+        registry.register(DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x, y), name="iris",
+                          input_example=x.head(3))
+    yield registry, clock
+    registry.close()

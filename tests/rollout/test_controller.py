@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 
 from modelport.foundation.clock import ManualClock
 from modelport.foundation.errors import ConflictError, InvalidInputError, NotFoundError
-from modelport.foundation.settings import Settings
 from modelport.monitoring.feedback import FeedbackStore
 from modelport.monitoring.log import PredictionLog
 from modelport.registry.service import Registry
@@ -21,22 +19,6 @@ from modelport.rollout.service import Deployments, start_canary
 from modelport.rollout.store import Change
 
 _ids = itertools.count()
-
-
-@pytest.fixture
-def clocked(settings: Settings, iris, iris_pipeline) -> Iterator[tuple[Registry, ManualClock]]:  # type: ignore[no-untyped-def]
-    """A registry (SQLite and PostgreSQL) on a ManualClock with iris v1 (champion), v2 and v3."""
-    from sklearn.tree import DecisionTreeClassifier
-
-    clock = ManualClock()
-    registry = Registry.open(settings, clock=clock)
-    x, y = iris
-    registry.register(iris_pipeline, name="iris", input_example=x.head(3), alias="champion")
-    for depth in (3, 2):
-        registry.register(DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x, y), name="iris",
-                          input_example=x.head(3))
-    yield registry, clock
-    registry.close()
 
 
 def serve(registry: Registry, clock: ManualClock, version: int, count: int, *, errors: int = 0,

@@ -35,6 +35,9 @@ def serve(
     tls_key: str | None = typer.Option(None, "--tls-key", help="TLS private key file (PEM)."),
     tls_client_ca: str | None = typer.Option(
         None, "--tls-client-ca", help="CA file (PEM): clients must present a certificate it signed (mutual TLS)."),
+    auto_rollout: str = typer.Option(
+        "off", "--auto-rollout",
+        help="Start this rollout (canary, shadow, ab, blue-green) for each new @challenger version; off: never."),
     prefork: bool = typer.Option(
         True, "--prefork/--no-prefork",
         help="With --workers > 1: load models once and fork the workers so they share model memory."),
@@ -44,9 +47,11 @@ def serve(
     Example: modelport serve cancer --port 8000 --no-auth
     """
     from modelport.http.server import serve as run
+    from modelport.rollout.challenger import check_strategy
     from modelport.serving.config import MIB, ModelConfig, ServerConfig
 
     check_bind(host, no_auth=no_auth)
+    check_strategy(auto_rollout)
     if tls_client_ca is not None and tls_cert is None:
         raise InvalidInputError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)",
                                 field="tls_client_ca")
@@ -58,7 +63,7 @@ def serve(
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs, max_rows=max_rows,
                           max_elements=max_elements, max_string_length=max_string_length,
-                          prediction_log=prediction_log)
+                          prediction_log=prediction_log, auto_rollout=auto_rollout)
     run(refs or [], host=host, port=port, workers=workers, config=config, no_auth=no_auth,
         ssl_certfile=tls_cert, ssl_keyfile=tls_key, prefork=prefork, ssl_ca_certs=tls_client_ca)
 

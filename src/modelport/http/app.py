@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelport.foundation.clock import Clock, SystemClock
+from modelport.foundation.errors import InvalidInputError
 from modelport.foundation.settings import Settings
 from modelport.http.errors import install_error_handlers
 from modelport.http.front import ServingApp
@@ -32,14 +33,11 @@ from modelport.serving.predictions import PredictionSink
 
 if TYPE_CHECKING:
     from modelport.monitoring.alerts.evaluator import AlertScheduler
+    from modelport.monitoring.alerts.retrain import RetrainTrigger
     from modelport.monitoring.alerts.sinks import PrometheusSink
     from modelport.monitoring.service import Monitoring
     from modelport.rollout.controller import RolloutController
     from modelport.rollout.routing import DeploymentRouter
-
-#: routes that answer without credentials (load balancers and Prometheus call them)
-PUBLIC_PATHS = ("/v2/health/live", "/v2/health/ready", "/metrics")
-
 
 def create_app(
     settings: Settings | None = None,
@@ -71,7 +69,7 @@ def create_app(
     gauges = _alert_gauges() if monitoring is not None else None
     plane = DataPlane(registry, config, refs=refs, clock=clock, sink=sink, metrics=metrics,
                       router=_deployment_router(registry), preloaded=preloaded)
-    rollouts = _rollout_controller(registry, clock)
+    rollouts = _rollout_controller(registry, clock, config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -158,10 +156,30 @@ def _alert_scheduler(monitoring: Monitoring, gauges: PrometheusSink | None, conf
     url, secret = os.environ.get("MODELPORT_ALERT_WEBHOOK_URL"), os.environ.get("MODELPORT_ALERT_WEBHOOK_SECRET")
     if url and secret:
         sinks.append(WebhookSink(url, secret))
+    retrain = _retrain_trigger(monitoring, os.environ)
+    if retrain is not None:
+        sinks.append(retrain)
     store = AlertStore(monitoring.registry.store.engine, monitoring.clock)
     scheduler = AlertScheduler(AlertEvaluator(monitoring, store, sinks), interval=config.alert_interval_s)
     scheduler.start()
     return scheduler
+
+
+def _retrain_trigger(monitoring: Monitoring, env: Mapping[str, str]) -> RetrainTrigger | None:
+    """The retraining trigger, when MODELPORT_RETRAIN_COMMAND or MODELPORT_RETRAIN_WEBHOOK_URL is set."""
+    from modelport.monitoring.alerts.retrain import RetrainTrigger, parse_command
+    from modelport.monitoring.alerts.sinks import WebhookSink
+
+    command, url = env.get("MODELPORT_RETRAIN_COMMAND"), env.get("MODELPORT_RETRAIN_WEBHOOK_URL")
+    secret = env.get("MODELPORT_RETRAIN_WEBHOOK_SECRET") or env.get("MODELPORT_ALERT_WEBHOOK_SECRET")
+    if url and not secret:
+        raise InvalidInputError("MODELPORT_RETRAIN_WEBHOOK_URL needs MODELPORT_RETRAIN_WEBHOOK_SECRET (its requests "
+                                "are signed)", field="MODELPORT_RETRAIN_WEBHOOK_SECRET")
+    if not command and not url:
+        return None
+    return RetrainTrigger(command=parse_command(command) if command else None,
+                          webhook=WebhookSink(url, secret) if url and secret else None,
+                          audit=monitoring.registry.store.record_audit)
 
 
 async def _stop_monitoring(sink: PredictionSink | None, alerts: AlertScheduler | None) -> None:
@@ -228,11 +246,18 @@ def _deployment_router(registry: Registry) -> DeploymentRouter:
     return DeploymentRouter(DeploymentStore(registry.store))
 
 
-def _rollout_controller(registry: Registry, clock: Clock) -> RolloutController:
-    """The controller judging running rollouts on a schedule (one active among replicas)."""
+def _rollout_controller(registry: Registry, clock: Clock, config: ServerConfig) -> RolloutController:
+    """The controller judging running rollouts on a schedule (one active among replicas).
+
+    With `auto_rollout`, it also starts a rollout of each new `@challenger` version.
+    """
+    from modelport.rollout.challenger import ChallengerRollouts
     from modelport.rollout.controller import RolloutController
 
-    return RolloutController(registry, clock=clock)
+    starters = []
+    if config.auto_rollout != "off":
+        starters.append(ChallengerRollouts(registry, config.auto_rollout, clock=clock).tick)
+    return RolloutController(registry, clock=clock, starters=starters)
 
 
 def _routers() -> list[APIRouter]:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -34,13 +35,14 @@ class RolloutController:
     """Judges running rollouts; `tick()` once, or `run()` forever inside the server."""
 
     def __init__(self, registry: Registry, *, clock: Clock | None = None, holder: str | None = None,
-                 lease_s: float = 15.0) -> None:
+                 lease_s: float = 15.0, starters: Sequence[Callable[[], list[dict[str, Any]]]] = ()) -> None:
         self.registry = registry
         self.clock = clock or registry.store.clock
         self.store = DeploymentStore(registry.store)
         self.evidence = Evidence(registry.store.engine, self.clock)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_s = lease_s
+        self.starters = list(starters)  # e.g. ChallengerRollouts.tick: start rollouts, under the same lease
 
     def champion(self, name: str) -> int | None:
         """The version `@champion` points at, or None."""
@@ -61,6 +63,11 @@ class RolloutController:
                 continue
             if decision is not None:
                 applied.append({"deployment": record.deployment, "rollout": record.id, "decision": decision})
+        for start in self.starters:
+            try:
+                applied.extend(start())
+            except Exception:
+                log.exception("starting automatic rollouts failed; retried on the next tick")
         return applied
 
     def look(self, record: RolloutRecord) -> str | None:

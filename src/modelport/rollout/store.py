@@ -218,6 +218,12 @@ class DeploymentStore:
                                .order_by(rollouts.c.id.desc()).limit(1)).first()
         return None if row is None else _rollout(row)
 
+    def candidates(self, name: str) -> set[int]:
+        """Every version a rollout of deployment `name` has judged or is judging (its candidate)."""
+        with self._read.connect() as conn:
+            specs = conn.execute(select(rollouts.c.spec).where(rollouts.c.deployment == name)).scalars().all()
+        return {int(spec["candidate"]) for spec in specs if isinstance(spec, dict) and spec.get("candidate") is not None}
+
     def running(self) -> list[RolloutRecord]:
         """Every rollout still running (what the controller judges on each tick)."""
         with self._read.connect() as conn:

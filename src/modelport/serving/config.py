@@ -25,13 +25,15 @@ class ModelConfig:
     #: prediction cache entries; 0 turns the cache off
     cache_size: int = 0
     cache_ttl_s: float = 300.0
+    #: a version whose full batch predicted within this at warm-up runs on the event loop; 0: always in threads
+    inline_predict_us: float = 300.0
 
     def __post_init__(self) -> None:
         _positive("max_batch_size", self.max_batch_size)
         _positive("queue_limit", self.queue_limit)
-        if self.max_wait_ms < 0 or self.cache_size < 0 or self.cache_ttl_s <= 0:
+        if self.max_wait_ms < 0 or self.cache_size < 0 or self.cache_ttl_s <= 0 or self.inline_predict_us < 0:
             raise InvalidInputError(
-                "max_wait_ms and cache_size must be >= 0 and cache_ttl_s > 0", field="model_config"
+                "max_wait_ms, cache_size and inline_predict_us must be >= 0 and cache_ttl_s > 0", field="model_config"
             )
 
 
@@ -64,6 +66,8 @@ class ServerConfig:
     prediction_log: bool = True
     #: seconds between alert evaluations (one replica evaluates, by lease)
     alert_interval_s: float = 60.0
+    #: strategy started for each new `@challenger` version (rollout/challenger.py), or "off"
+    auto_rollout: str = "off"
 
     def __post_init__(self) -> None:
         _positive("body_limit_bytes", self.body_limit_bytes)

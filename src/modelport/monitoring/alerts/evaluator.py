@@ -112,7 +112,8 @@ class AlertEvaluator:
         persistent = sum(state.history) >= rule.k
         cooled = state.last_fired_at is None or now - state.last_fired_at >= parse_window(rule.cooldown)
         details: dict[str, Any] = {"signal": rule.signal, "op": rule.op, "window": rule.window,
-                                   "samples": reading.samples, "history": list(state.history)}
+                                   "samples": reading.samples, "history": list(state.history),
+                                   "retrain": rule.retrain}
         if persistent and not state.firing and cooled:
             state.firing, state.last_fired_at = True, now
             return AlertEvent(rule.model, rule.name, "fired", rule.severity, now, reading.value, rule.threshold, details)

@@ -37,6 +37,7 @@ class AlertRule:
     m: int = 1
     cooldown: str = "1h"
     severity: str = "warning"
+    retrain: bool = False  # a firing also asks for a retraining (monitoring/alerts/retrain.py)
 
     def __post_init__(self) -> None:
         validate_name(self.name, what="rule name")
@@ -51,6 +52,8 @@ class AlertRule:
         if self.severity not in SEVERITIES:
             raise InvalidInputError(f"rule {self.name!r}: severity must be one of {', '.join(SEVERITIES)}",
                                     field="severity")
+        if not isinstance(self.retrain, bool):
+            raise InvalidInputError(f"rule {self.name!r}: retrain must be true or false", field="retrain")
         if self.min_samples < 0:
             raise InvalidInputError(f"rule {self.name!r}: min_samples must be zero or more", field="min_samples")
         parse_window(self.window)
