@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -94,6 +95,7 @@ async def test_requests_past_their_deadline_are_dropped_before_predict(executor)
     b = AdaptiveBatcher(model.run, lambda parts: np.concatenate(parts), executor=executor, clock=clock)
     model.gate.clear()
     blocker = b.submit(rows(1), 1)
+    await asyncio.sleep(0)  # the idle model takes the blocker at the end of this loop iteration
     late = b.submit(rows(7), 1, deadline=clock.monotonic() + 0.01)
     with pytest.raises(DeadlineExceededError, match="deadline passed"):
         await asyncio.wait_for(late, 5)
@@ -115,6 +117,7 @@ async def test_under_load_a_batch_waits_for_company_until_full(executor) -> None
     model.run = _metered(model.run, permits)  # type: ignore[method-assign]
     b = batcher(model, executor, max_batch_size=3, max_wait_s=30.0)
     first = b.submit(rows(1), 1)
+    await asyncio.sleep(0)  # the idle model takes `first` alone at the end of this loop iteration
     pair = [b.submit(rows(2), 1), b.submit(rows(3), 1)]
     permits.release()
     await asyncio.wait_for(first, 5)  # the pair now runs, with company: the model is under load
@@ -134,3 +137,39 @@ def _metered(run, permits: threading.Semaphore):  # type: ignore[no-untyped-def]
         return run(data, want_proba)
 
     return metered
+
+
+class ThreadRecorder(Model):
+    """Records the thread each predict ran on; burns `cpu_s` of CPU per call."""
+
+    def __init__(self, cpu_s: float = 0.0) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.cpu_s = cpu_s
+
+    def run(self, data: np.ndarray, want_proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        self.threads.append(threading.current_thread().name)
+        start = time.thread_time()
+        while time.thread_time() - start < self.cpu_s:
+            pass
+        return super().run(data, want_proba)
+
+
+async def test_an_inline_batcher_predicts_on_the_loop_and_still_merges_one_iterations_callers(executor) -> None:
+    model = ThreadRecorder()
+    b = AdaptiveBatcher(model.run, lambda parts: np.concatenate(parts), executor=executor, clock=ManualClock(),
+                        inline_limit_s=0.01)
+    answers = await asyncio.wait_for(asyncio.gather(*[b.submit(rows(v), 1) for v in range(5)]), 5)
+    assert [a.predictions.tolist() for a in answers] == [[0], [2], [4], [6], [8]]
+    assert model.calls == [5] and model.threads == [threading.current_thread().name]
+
+
+async def test_an_inline_model_that_keeps_overrunning_its_budget_moves_to_the_threads(executor) -> None:
+    model = ThreadRecorder(cpu_s=0.005)  # 5 ms of CPU per call against a 0.1 ms budget
+    b = AdaptiveBatcher(model.run, lambda parts: np.concatenate(parts), executor=executor, clock=ManualClock(),
+                        inline_limit_s=0.0001)
+    for value in range(4):
+        await asyncio.wait_for(b.submit(rows(value), 1), 5)
+    loop_thread = threading.current_thread().name
+    assert model.threads[:3] == [loop_thread] * 3 and model.threads[3] != loop_thread
+    assert b.inline_limit_s is None

@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from modelport.foundation.errors import ModelExecutionError, NotFoundError, OverloadedError, ValidationError
+from modelport.foundation.errors import (
+    InvalidInputError,
+    ModelExecutionError,
+    NotFoundError,
+    OverloadedError,
+    ValidationError,
+)
 from modelport.serving.config import ModelConfig, ServerConfig
 from modelport.serving.dataplane import DataPlane, InferenceRequest
 from modelport.serving.predictions import PredictionRecord
@@ -172,3 +178,24 @@ async def _until(condition: Any, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(poll(), timeout)
+
+
+@pytest.mark.parametrize(("budget_us", "inline"), [(1e6, True), (0.0, False)])
+async def test_a_model_whose_full_batch_fits_the_inline_budget_at_warm_up_predicts_on_the_loop(
+        iris_registry, budget_us: float, inline: bool) -> None:
+    config = ServerConfig(model_defaults=ModelConfig(inline_predict_us=budget_us))
+    dp = DataPlane(iris_registry, config, sink=ListSink())
+    await dp.start(watch=False)
+    try:
+        await dp.wait_ready(30)
+        (served,) = [dp.pool.get(key) for key in dp.pool.loaded()]
+        assert served is not None and (served.batcher.inline_limit_s is not None) is inline
+        result = await dp.infer(InferenceRequest("iris", ROW))
+        assert result.predictions.tolist() == [0]
+    finally:
+        await dp.stop()
+
+
+def test_a_negative_inline_budget_is_refused_naming_the_setting() -> None:
+    with pytest.raises(InvalidInputError, match="inline_predict_us must be >= 0"):
+        ModelConfig(inline_predict_us=-1)

@@ -1,16 +1,23 @@
 """Adaptive batching for one model version.
 
-A request that finds the model idle is dispatched at once (no waiting for company); requests
-that arrive while a predict runs queue up and go together in the next call, up to
-`max_batch_size` rows. So batches grow with load and a lone request pays nothing. With
-`max_wait_s > 0`, a batch formed under load may also wait that long to fill up.
+A request that finds the model idle is dispatched at the end of the current event-loop
+iteration (so requests parsed in the same iteration go together, and a lone request waits
+for nothing but that); requests that arrive while a predict runs queue up and go together in
+the next call, up to `max_batch_size` rows. So batches grow with load and a lone request pays
+nothing. With `max_wait_s > 0`, a batch formed under load may also wait that long to fill up.
 
-Everything here runs on the event loop except `run`, which is called in `executor`.
+Everything here runs on the event loop except `run`, which is called in `executor`, or, when
+`inline_limit_s` is set (a model whose full batch was measured to predict within it at warm-up),
+on the loop itself: handing a tiny predict to a thread costs more than the predict. Inline
+batches that take more than four times the limit in CPU time, three times, send the model back
+to the threads for good, so a misjudged model cannot keep holding the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -22,9 +29,15 @@ import numpy as np
 from modelport.foundation.clock import Clock
 from modelport.foundation.errors import DeadlineExceededError
 
+log = logging.getLogger("modelport.serving.batcher")
+_INLINE_SLACK = 4  # inline batches this many times over the limit, _INLINE_STRIKES times, move the model to threads
+_INLINE_STRIKES = 3
+
 #: run(model_input, want_proba) -> (predictions, probabilities or None)
 RunFn = Callable[[Any, bool], tuple[np.ndarray, np.ndarray | None]]
 CombineFn = Callable[[Sequence[Any]], Any]
+#: one job's predictions and probabilities, or the error its rows raised
+Outcome = tuple[np.ndarray, np.ndarray | None] | BaseException
 
 
 @dataclass
@@ -61,6 +74,7 @@ class AdaptiveBatcher:
         max_batch_size: int = 64,
         max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
+        inline_limit_s: float | None = None,
     ) -> None:
         self._run = run
         self._combine = combine
@@ -69,10 +83,13 @@ class AdaptiveBatcher:
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self._on_batch = on_batch
+        #: None: predicts run in `executor`; else they run on the loop while they stay this fast
+        self.inline_limit_s = inline_limit_s
+        self._slow_inline = 0
         self._pending: deque[Job] = deque()
         self._pending_rows = 0
         self._running = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self._last_jobs = 0
 
     @property
@@ -97,7 +114,7 @@ class AdaptiveBatcher:
             self._timer = None
             self._launch()
         elif not self._running and self._timer is None:
-            self._launch()
+            self._timer = loop.call_soon(self._launch)
         return job.future
 
     def _take(self) -> list[Job]:
@@ -131,10 +148,25 @@ class AdaptiveBatcher:
         if self._on_batch is not None:
             self._on_batch(sum(j.rows for j in jobs))
         parts = [(j.data, j.want_proba) for j in jobs]
+        if self.inline_limit_s is not None:
+            self._finish(jobs, self._work_inline(parts, self.inline_limit_s))
+            return
         done = asyncio.wrap_future(self._executor.submit(self._work, parts))
-        done.add_done_callback(lambda fut: self._finish(jobs, fut))
+        done.add_done_callback(lambda fut: self._finish(jobs, _outcomes(fut, len(jobs))))
 
-    def _work(self, parts: list[tuple[Any, bool]]) -> list[tuple[np.ndarray, np.ndarray | None] | BaseException]:
+    def _work_inline(self, parts: list[tuple[Any, bool]], limit_s: float) -> list[Outcome]:
+        start = time.thread_time()  # CPU time: being descheduled on a busy machine is not the model's cost
+        outcomes = self._work(parts)
+        elapsed = time.thread_time() - start
+        if elapsed > limit_s * _INLINE_SLACK:
+            self._slow_inline += 1
+        if self._slow_inline >= _INLINE_STRIKES:
+            self.inline_limit_s = None
+            log.warning("a batch of %d rows took %.1f ms of CPU on the event loop (limit %.3f ms), again: "
+                        "predicts run in threads from now on", sum(_rows(p[0]) for p in parts), elapsed * 1000, limit_s * 1000)
+        return outcomes
+
+    def _work(self, parts: list[tuple[Any, bool]]) -> list[Outcome]:
         """In the executor: one predict over all parts; if it fails, each part alone (to find the culprit)."""
         want_proba = any(p[1] for p in parts)
         try:
@@ -148,16 +180,14 @@ class AdaptiveBatcher:
         probas = _split(probabilities, sizes) if probabilities is not None else [None] * len(parts)
         return [(p, q) for p, q in zip(preds, probas, strict=True)]
 
-    def _alone(self, data: Any, want_proba: bool) -> tuple[np.ndarray, np.ndarray | None] | BaseException:
+    def _alone(self, data: Any, want_proba: bool) -> Outcome:
         try:
             return self._run(self._combine([data]), want_proba)
         except Exception as exc:
             return exc
 
-    def _finish(self, jobs: list[Job], done: asyncio.Future[Any]) -> None:
+    def _finish(self, jobs: list[Job], outcomes: list[Outcome]) -> None:
         batch_rows = sum(j.rows for j in jobs)
-        error = done.exception()
-        outcomes = [error] * len(jobs) if error is not None else done.result()
         for job, outcome in zip(jobs, outcomes, strict=True):
             if job.timer is not None:
                 job.timer.cancel()
@@ -178,7 +208,16 @@ class AdaptiveBatcher:
             self._running = False
             self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._launch)
             return
+        if self.inline_limit_s is not None:  # let the loop serve its sockets between two inline batches
+            self._timer = asyncio.get_running_loop().call_soon(self._launch)
+            return
         self._launch()
+
+
+def _outcomes(done: asyncio.Future[list[Outcome]], count: int) -> list[Outcome]:
+    """Each job's outcome from a threaded batch (the same error for all if the batch itself failed)."""
+    error = done.exception()
+    return [error] * count if error is not None else done.result()
 
 
 def _expire(job: Job) -> None:

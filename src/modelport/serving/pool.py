@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -19,10 +20,14 @@ from modelport.registry.service import Registry
 from modelport.serving.batcher import AdaptiveBatcher
 from modelport.serving.cache import PredictionCache
 from modelport.serving.config import ModelConfig, ServerConfig
-from modelport.serving.inputs import InputPreparer
+from modelport.serving.inputs import InputPreparer, row_count
 from modelport.serving.metrics import ServingMetrics
 
 log = logging.getLogger("modelport.serving.pool")
+_TIMED_RUNS = 5
+#: flavors whose predict is bounded compiled compute: a warm-up timing tells their cost on any input.
+#: Others (python functions, torch, ONNX sessions) may sleep, call out or vary with input: always threads.
+INLINE_FLAVORS = frozenset({"sklearn", "xgboost", "lightgbm"})
 Key = tuple[str, int]
 
 
@@ -30,7 +35,8 @@ class ServedVersion:
     """One loaded, warm version with its batcher, cache and in-flight count."""
 
     def __init__(self, model: LoadedModel, config: ModelConfig, *, executor: Executor, clock: Clock,
-                 metrics: ServingMetrics, memory_bytes: int, has_proba: bool) -> None:
+                 metrics: ServingMetrics, memory_bytes: int, has_proba: bool,
+                 batch_seconds: float | None = None) -> None:
         self.model = model
         self.record = model.record
         self.key: Key = (model.name, model.version)
@@ -45,7 +51,8 @@ class ServedVersion:
         limit = config.max_batch_size if config.batching and self.inputs.batchable else 1
         self.batcher = AdaptiveBatcher(self.run, self.inputs.combine, executor=executor, clock=clock,
                                        max_batch_size=limit, max_wait_s=config.max_wait_ms / 1000,
-                                       on_batch=batch_rows.observe)
+                                       on_batch=batch_rows.observe,
+                                       inline_limit_s=_inline_limit(config, batch_seconds))
         self.cache = PredictionCache(config.cache_size, config.cache_ttl_s, clock) if config.cache_size else None
 
     def run(self, data: Any, want_proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -127,7 +134,7 @@ class ModelPool:
         name, version = key
         start = self.clock.monotonic()
         try:
-            model, has_proba, memory = await loop.run_in_executor(self.loader, self._load_sync, key)
+            model, has_proba, memory, batch_seconds = await loop.run_in_executor(self.loader, self._load_sync, key)
         except BaseException as exc:
             self._loading.pop(key, None)
             message = str(exc) if isinstance(exc, ModelportError) else f"{type(exc).__name__}: {exc}"
@@ -138,7 +145,8 @@ class ModelPool:
             raise
         seconds = self.clock.monotonic() - start
         served = ServedVersion(model, self.config.for_model(name), executor=self.executor, clock=self.clock,
-                               metrics=self.metrics, memory_bytes=memory, has_proba=has_proba)
+                               metrics=self.metrics, memory_bytes=memory, has_proba=has_proba,
+                               batch_seconds=batch_seconds)
         self._ready[key] = served
         self._loading.pop(key, None)
         self.failures.pop(key, None)
@@ -150,8 +158,8 @@ class ModelPool:
         self.enforce_budget(keep={key})
         return served
 
-    def _load_sync(self, key: Key) -> tuple[LoadedModel, bool, int]:
-        """Load, verify and warm a version (in a loader thread)."""
+    def _load_sync(self, key: Key) -> tuple[LoadedModel, bool, int, float | None]:
+        """Load, verify and warm a version (in a loader thread); also time a full batch's predict."""
         before = _rss_bytes()
         model = self._preloaded.pop(key, None)
         if model is None:
@@ -162,11 +170,16 @@ class ModelPool:
         record = model.record
         has_proba = model.classes is not None
         example = self.registry.input_example(record) if self.config.warmup else None
+        batch_seconds = None
         if example is not None:
-            data = InputPreparer(model.signature).slow(example)
+            inputs = InputPreparer(model.signature)
+            data = inputs.slow(example)
             model.predict(data, validated=True)
             has_proba = model.predict_proba(data, validated=True) is not None
-        return model, has_proba, max(_rss_bytes() - before, record.artifact_size)
+            settings = self.config.for_model(key[0])
+            if inputs.batchable and settings.inline_predict_us > 0 and record.flavor in INLINE_FLAVORS:
+                batch_seconds = _time_full_batch(model, inputs, data, settings)
+        return model, has_proba, max(_rss_bytes() - before, record.artifact_size), batch_seconds
 
     def retire(self, key: Key) -> None:
         """Unload `key` once its in-flight requests are done."""
@@ -204,6 +217,32 @@ class ModelPool:
     def memory_bytes(self) -> int:
         """Estimated resident memory of all loaded versions."""
         return sum(s.memory_bytes for s in self._ready.values())
+
+
+def _time_full_batch(model: LoadedModel, inputs: InputPreparer, example: Any, config: ModelConfig) -> float:
+    """The fastest of a few predicts on a full batch made of the example's rows.
+
+    predict_proba is not timed: requests asking for it are rarer, and a batch that turns out slow
+    on the loop sends the model to the threads anyway (see `batcher`).
+    """
+    parts = max(1, -(-config.max_batch_size // max(1, row_count(example))))
+    batch = inputs.combine([example] * parts)
+    fastest = float("inf")
+    for _ in range(_TIMED_RUNS):  # the fastest run: the model's own cost, not a busy machine's noise
+        start = time.thread_time()  # CPU time, as the batcher measures it
+        model.predict(batch, validated=True)
+        fastest = min(fastest, time.thread_time() - start)
+        if fastest > 10 * config.inline_predict_us / 1e6:
+            break  # far too slow for the loop: no need to time it again
+    return fastest
+
+
+def _inline_limit(config: ModelConfig, batch_seconds: float | None) -> float | None:
+    """The time budget of a predict on the event loop, when this model's full batch fits in it (else None)."""
+    limit = config.inline_predict_us / 1e6
+    if batch_seconds is None or limit <= 0 or batch_seconds > limit:
+        return None
+    return limit
 
 
 def _rss_bytes() -> int:
