@@ -220,7 +220,8 @@ def _filter(table: pa.Table, start: datetime, stop: datetime, wanted: dict[str, 
             mask = pc.and_(mask, pc.equal(table.column(name), pa.scalar(value, table.schema.field(name).type)))
     if not inputs:
         table = table.select([n for n in table.column_names if not n.startswith(segments.INPUT_PREFIX)])
-    return table.filter(mask)
+    # Most segments of a window lie wholly inside it: keep them as they are instead of copying every column.
+    return table if pc.all(mask).as_py() else table.filter(mask)
 
 
 def _to_window(frame: pd.DataFrame, matrix: np.ndarray | None, start: datetime, end: datetime,
