@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from modelport.formats.base import class_labels, package_versions, read_head
+from modelport.formats.forest import ForestPredictor
 from modelport.foundation.errors import UnsafeArtifactError
 
 
@@ -20,18 +21,36 @@ class EstimatorPredictor:
         self.model = model
         # An estimator fitted on a bare array warns (XGBoost refuses) when given named columns: give it an array.
         self._wants_names = hasattr(model, "feature_names_in_") if wants_names is None else wants_names
+        # forests: the same answers as their own predict, several times faster on few rows (formats/forest.py)
+        self._forest = ForestPredictor(model) if ForestPredictor.supports(model) else None
 
     def _prepare(self, data: Any) -> Any:
         if isinstance(data, pd.DataFrame) and not self._wants_names:
             return data.to_numpy()
         return data
 
+    def _forest_input(self, data: Any) -> Any:
+        """`data` when the forest fast path may take it: arrays, or frames with the fitted column names."""
+        if isinstance(data, pd.DataFrame) and self._wants_names:
+            names = getattr(self.model, "feature_names_in_", None)
+            if names is None or list(data.columns) != list(names):
+                return None  # scikit-learn's own name checks and messages
+        return data
+
     def predict(self, data: Any) -> np.ndarray:
+        if self._forest is not None and (ready := self._forest_input(data)) is not None:
+            fast = self._forest.predict(ready)
+            if fast is not None:
+                return fast
         return np.asarray(self.model.predict(self._prepare(data)))
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
         if not hasattr(self.model, "predict_proba"):
             return None
+        if self._forest is not None and (ready := self._forest_input(data)) is not None:
+            fast = self._forest.predict_proba(ready)
+            if fast is not None:
+                return fast
         return np.asarray(self.model.predict_proba(self._prepare(data)))
 
     @property
