@@ -57,7 +57,7 @@ class ForestPredictor:
         estimators = getattr(model, "estimators_", None)
         if not estimators or getattr(model, "n_outputs_", 0) != 1 or np.ndim(model.n_classes_) != 0:
             return False
-        width = max(e.tree_.node_count for e in estimators)
+        width = int(max(e.tree_.node_count for e in estimators))
         return len(estimators) * width * (8 * 4 + 8 * int(model.n_classes_)) <= _MAX_TABLE_BYTES
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
@@ -67,7 +67,7 @@ class ForestPredictor:
             return None
         leaves = self._leaves(rows)
         per_tree = self.value.reshape(-1, self.n_classes).take(leaves, axis=0)  # (trees, rows, classes)
-        proba = np.cumsum(per_tree, axis=0)[-1]  # tree after tree, as scikit-learn accumulates
+        proba: np.ndarray = np.cumsum(per_tree, axis=0)[-1]  # tree after tree, as scikit-learn accumulates
         proba /= len(self.value)
         return proba
 
