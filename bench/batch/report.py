@@ -42,6 +42,7 @@ def section(document: dict[str, Any]) -> str:
             lines.append(f"| {name} | {r['rows_per_second']:,} | {share} | {r['seconds']} ({r['wall_seconds']}) "
                          f"| {r['peak_rss_mib']:,} MiB |")
         lines.append("")
+    lines += _stages(document.get("stages") or {}, document.get("load_average"))
     lines.append(END)
     return "\n".join(lines)
 
@@ -56,3 +57,25 @@ def write_section(path: Path, document: dict[str, Any]) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + new + "\n"
     path.write_text(text)
+
+
+def _stages(stages: dict[str, Any], load: list[float] | None) -> list[str]:
+    """Where the fast model's job spends CPU, stage by stage, against the floor's predict."""
+    spent = stages.get("cpu_ms_per_chunk")
+    if not spent:
+        return []
+    floor_name = next(k for k in spent if k.startswith("floor"))
+    job = {k: v for k, v in spent.items() if k != floor_name}
+    total = sum(job.values())
+    lines = [f"### Where the time goes: fast model, CPU ms per {stages['chunk_rows']:,}-row chunk", "",
+             "`python -m bench.batch.stages` runs the job's own functions one after another on one thread "
+             "(process CPU time, so Arrow's and BLAS's helper threads count; CPU time moves little when "
+             "neighbours load the machine" + (f"; load average {load[0]:.1f} at the end of the run" if load else "")
+             + ").", "", "| stage | CPU ms per chunk | of the job |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {ms} | {100 * ms / total:.0f} % |" for name, ms in job.items()]
+    lines += [f"| **the job, all stages** | **{total:.1f}** | 100 % |", f"| {floor_name} | {spent[floor_name]} | |", "",
+              f"The job's own predict stage is the floor's work (the floor's CPU also counts the BLAS threads "
+              f"that wait busily; its rows/s above is wall time). On 2 cores all stages together take at least "
+              f"{total / 2:.1f} ms of wall time per chunk against {job['predict']} ms for predict alone on one "
+              f"core: at most {100 * job['predict'] / (total / 2):.0f} % of the floor, before any waiting.", ""]
+    return lines

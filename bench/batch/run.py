@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> None:
             seed = 1 if model == "rf" else 0
             results.append(_mlflow(model, data.write_parquet(WORK / f"{model}-{capped}.parquet", capped, seed), env))
         _print(results[-1])
-    document = {"machine": describe(), "chunk_rows": CHUNK_ROWS, "quick": options.quick, "results": results}
+    stages = _stages(WORK / f"lr-{sizes['lr']}.parquet", env)
+    document = {"machine": describe(), "chunk_rows": CHUNK_ROWS, "quick": options.quick, "results": results,
+                "stages": stages, "load_average": os.getloadavg()}
     out = ROOT / "bench" / "results" / "batch.json"
     out.write_text(json.dumps(document, indent=2) + "\n")
     report.write_section(ROOT / "docs" / "benchmarks.md", document)
@@ -97,6 +99,13 @@ def _modelport(label: str, model: str, parquet: Path, env: dict[str, str], engin
     done = json.loads(measured.stdout.splitlines()[-1]) if measured.returncode == 0 else {"rows": 0, "seconds": 0}
     shutil.rmtree(output, ignore_errors=True)
     return _row(label, model, int(done["rows"]), measured, done["seconds"])
+
+
+def _stages(parquet: Path, env: dict[str, str]) -> dict[str, Any]:
+    """CPU ms per chunk of the fast model's floor and of each stage of the job (bench/batch/stages.py)."""
+    command = [sys.executable, "-m", "bench.batch.stages", "bench-lr", str(parquet), str(CHUNK_ROWS), "20"]
+    measured = run(command, env=env, log=WORK / "logs" / "stages.log")
+    return json.loads(measured.stdout.splitlines()[-1]) if measured.returncode == 0 else {}
 
 
 def _mlflow(model: str, parquet: Path, env: dict[str, str]) -> dict[str, Any]:
