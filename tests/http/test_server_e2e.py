@@ -117,7 +117,8 @@ def test_sigterm_drains_requests_in_flight_and_exits_zero(start_server, python_h
 
 
 def test_hot_swap_under_load_fifty_alias_moves_zero_failures(start_server, cancer_home, rows) -> None:
-    server = start_server(cancer_home, ["cancer", "--poll-interval", "0.1"])
+    # the server's default poll interval (0.5 s): the 2 s bound must hold as shipped, by design
+    server = start_server(cancer_home, ["cancer"])
     registry = Registry.open(Settings.at(cancer_home))
     seen: dict[str, int] = {}
     failures: list[str] = []
@@ -149,9 +150,8 @@ def test_hot_swap_under_load_fifty_alias_moves_zero_failures(start_server, cance
     async def move_and_wait(target: int) -> float:
         await asyncio.to_thread(registry.set_alias, "cancer", target, "champion")
         start = time.monotonic()
-        # the bound is 2 s; a CI box shared by many jobs gets some slack before the test fails
-        while latest[0] != str(target):
-            assert time.monotonic() - start < 6.0, f"move to v{target} not followed"
+        while latest[0] != str(target):  # the first answer from the new version: the server has followed
+            assert time.monotonic() - start < 2.0, f"move to v{target} not followed within 2 s"
             await asyncio.sleep(0.01)
         return time.monotonic() - start
 
@@ -163,7 +163,7 @@ def test_hot_swap_under_load_fifty_alias_moves_zero_failures(start_server, cance
         registry.close()
     assert failures == []
     assert set(seen) == {"1", "2"} and sum(seen.values()) > 100
-    assert sorted(follow)[len(follow) // 2] < 2.0, f"median time to follow a move: {sorted(follow)[25]:.2f}s"
+    assert len(follow) == 50 and max(follow) < 2.0, f"slowest moves followed in {sorted(follow)[-3:]} s"
 
 
 
