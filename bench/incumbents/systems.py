@@ -152,7 +152,7 @@ SYSTEMS: list[System] = [
     System("modelport-default", "modelport (defaults)", "main", modelport_default,
            notes="`modelport serve REF --no-auth`: adaptive batching on, access log on"),
     System("modelport-best", "modelport (best)", "main", modelport_best,
-           notes="bench/incumbents/modelport_best.py: access log off, WARNING log level"),
+           notes="bench/incumbents/modelport_best.py: access and prediction logs off, WARNING log level"),
     System("mlflow", "MLflow scoring server", "mlflow", mlflow, notes="`mlflow models serve --env-manager local`"),
     System("bentoml", "BentoML", "bentoml", _bentoml("Plain"), notes="one predict per request"),
     System("bentoml-batching", "BentoML (batching)", "bentoml", _bentoml("Batched"),
