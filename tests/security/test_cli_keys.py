@@ -22,9 +22,10 @@ def test_create_list_revoke_audit(home: Path, capsys: pytest.CaptureFixture[str]
     engine = make_engine(Settings.at(home).db_url)
     assert KeyStore(engine).authenticate(token).scopes == frozenset({"admin"})
     code, out, _ = run(capsys, "keys", "create", "-s", "predict", "-s", "feedback", "--model", "churn*",
-                       "--expires", "30d", "--name", "ci", "--json")
+                       "--expires", "30d", "--name", "ci", "--rate-limit", "500", "--json")
     made = json.loads(out)
     assert made["scopes"] == ["feedback", "predict"] and made["models"] == ["churn*"] and made["expires_at"]
+    assert made["rate_limit"] == 500.0
     code, out, _ = run(capsys, "keys", "list", "--json")
     listed = json.loads(out)
     assert len(listed) == 2 and token.split("_")[2][:10] not in out and "token" not in listed[0]
@@ -47,6 +48,8 @@ def test_create_list_revoke_audit(home: Path, capsys: pytest.CaptureFixture[str]
     (["keys", "create", "--scope", "root"], "invalid scopes"),
     (["keys", "create", "--scope", "read", "--expires", "forever"], "invalid duration"),
     (["keys", "create", "--scope", "read", "--model", "../x"], "invalid model pattern"),
+    (["keys", "create", "--scope", "read", "--rate-limit", "0"], "invalid rate limit"),
+    (["keys", "create", "--scope", "read", "--rate-limit", "fast"], "Invalid value for '--rate-limit'"),
     (["keys", "revoke", "nothex"], "invalid key id"),
     (["keys", "revoke", "0" * 16], "there is no API key"),
 ])

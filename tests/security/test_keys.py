@@ -138,3 +138,16 @@ def test_keys_survive_reopening(tmp_path: Path) -> None:
     again = make_engine(url)
     assert KeyStore(again).authenticate(made.token).scopes == frozenset({"read"})
     again.dispose()
+
+
+def test_a_key_keeps_its_own_rate_limit(store: KeyStore) -> None:
+    made = store.create(["predict"], rate_limit=250)
+    assert made.key.rate_limit == 250.0 and store.get(made.key.id).rate_limit == 250.0
+    assert store.authenticate(made.token).to_dict()["rate_limit"] == 250.0
+    assert store.create(["predict"]).key.rate_limit is None
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("inf"), float("nan"), True, "10"])
+def test_bad_rate_limits_are_refused(store: KeyStore, rate: object) -> None:
+    with pytest.raises(InvalidInputError, match="invalid rate limit"):
+        store.create(["predict"], rate_limit=rate)  # type: ignore[arg-type]

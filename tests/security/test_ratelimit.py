@@ -50,3 +50,24 @@ def test_the_number_of_tracked_keys_is_bounded() -> None:
 def test_bad_settings_are_refused(rate: float, burst: float | None, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         RateLimiter(rate, burst)
+
+
+def test_a_key_with_its_own_rate_uses_it_and_keys_without_one_the_default() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(1, clock=clock)
+    assert [limiter.wait_time("fast", 5) for _ in range(5)] == [0] * 5  # its own burst: one second of its rate
+    with pytest.raises(OverloadedError, match="rate limit of 5 requests per second exceeded for key fast"):
+        limiter.check("fast", 5)
+    limiter.check("slow")
+    with pytest.raises(OverloadedError, match="rate limit of 1 requests per second"):
+        limiter.check("slow")
+    clock.advance(0.2)
+    limiter.check("fast", 5)
+
+
+def test_without_a_default_only_keys_with_their_own_rate_are_limited() -> None:
+    limiter = RateLimiter(None, clock=ManualClock())
+    assert all(limiter.wait_time("free") == 0 for _ in range(1000))
+    limiter.check("capped", 1)
+    with pytest.raises(OverloadedError, match="for key capped"):
+        limiter.check("capped", 1)

@@ -29,6 +29,8 @@ def create(
     model: list[str] = typer.Option([], "--model", "-m", help="Limit to model names or patterns (churn, fraud-*)."),
     expires: str | None = typer.Option(None, "--expires", help="Lifetime like 30d, 12h, 2w (default: no expiry)."),
     name: str = typer.Option("", "--name", help="A label to recognise the key by."),
+    rate_limit: float | None = typer.Option(
+        None, "--rate-limit", help="This key's requests per second (default: the server's MODELPORT_RATE_LIMIT)."),
     as_json: bool = JSON,
 ) -> None:
     """Create a key and print its secret once; only a hash is stored.
@@ -41,7 +43,7 @@ def create(
     registry = open_registry()
     try:
         made = KeyStore(registry.store.engine, audit=registry.store).create(
-            scope, models=model, expires_in=lifetime, name=name, actor=local_actor())
+            scope, models=model, expires_in=lifetime, name=name, actor=local_actor(), rate_limit=rate_limit)
     finally:
         registry.close()
     if as_json:
@@ -73,8 +75,9 @@ def list_keys(
     if as_json:
         print_json([k.to_dict() for k in keys])
         return
-    print_table("API keys", ["id", "name", "scopes", "models", "created", "expires", "revoked"], [
-        (k.id, k.name, ",".join(sorted(k.scopes)), ",".join(k.models) or "*", k.created_at.isoformat(timespec="seconds"),
+    print_table("API keys", ["id", "name", "scopes", "models", "rate/s", "created", "expires", "revoked"], [
+        (k.id, k.name, ",".join(sorted(k.scopes)), ",".join(k.models) or "*",
+         f"{k.rate_limit:g}" if k.rate_limit is not None else "default", k.created_at.isoformat(timespec="seconds"),
          k.expires_at.isoformat(timespec="seconds") if k.expires_at else "never",
          k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "") for k in keys])
 

@@ -88,7 +88,8 @@ class AuthMiddleware:
         self.clock = clock or SystemClock()
         self.default_model = default_model
         rate = self.config.rate_limit
-        self.limiter = RateLimiter(rate, self.config.rate_burst, clock=self.clock) if rate else None
+        # Always there: keys may carry their own limit even when the server's default is off.
+        self.limiter = RateLimiter(rate or None, self.config.rate_burst, clock=self.clock)
         self._cache: dict[str, _Cached] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,8 +165,7 @@ class AuthMiddleware:
         return key
 
     def _check_rate(self, key: ApiKey) -> None:
-        if self.limiter is not None:
-            self.limiter.check(key.id)
+        self.limiter.check(key.id, key.rate_limit)
 
     async def _call_limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = body_limit(scope["method"], scope["path"], body=self.config.max_body_bytes,

@@ -36,6 +36,7 @@ class KeyBody(BaseModel):
     models: list[str] = Field(default_factory=list, max_length=100)
     expires: str | None = Field(default=None, max_length=16, description="a duration like 30d, 12h, 2w")
     name: str = Field(default="", max_length=128)
+    rate_limit: float | None = Field(default=None, description="requests per second (default: the server's)")
 
 
 def _registry(request: Request) -> Registry:
@@ -194,7 +195,8 @@ def create_key(request: Request, body: KeyBody) -> Response:
     """Create a key; the answer holds its token, which is never shown again."""
     expires: timedelta | None = parse_duration(body.expires) if body.expires else None
     made = _keys(request).create(body.scopes, models=body.models, expires_in=expires, name=body.name,
-                                 actor=principal_of(request.scope).id, address=_address(request))
+                                 actor=principal_of(request.scope).id, address=_address(request),
+                                 rate_limit=body.rate_limit)
     return _json({**made.key.to_dict(), "token": made.token}, 201)
 
 

@@ -57,6 +57,7 @@ class ApiKey:
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    rate_limit: float | None = None  # requests per second; None: the server's default
 
     def allows(self, scope: str) -> bool:
         """Whether this key holds `scope`, directly or through a wider one."""
@@ -81,6 +82,7 @@ class ApiKey:
             "created_at": self.created_at.isoformat(),
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "rate_limit": self.rate_limit,
         }
 
 
@@ -118,6 +120,16 @@ def check_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
+def check_rate_limit(rate: float | None) -> float | None:
+    """Refuse a per-key rate limit that is not a positive, finite number of requests per second."""
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
+        raise InvalidInputError(f"invalid rate limit {rate!r}: use a positive number of requests per second",
+                                field="rate_limit")
+    return float(rate)
+
+
 def check_key_id(key_id: str) -> str:
     """Refuse anything that is not a key id (16 hex digits)."""
     if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
@@ -146,7 +158,7 @@ def _record(row: Row[Any]) -> ApiKey:
     return ApiKey(
         id=row.id, name=row.name, scopes=frozenset(row.scopes or ()), models=tuple(row.models or ()),
         created_by=row.created_by, created_at=_utc(row.created_at) or row.created_at,
-        expires_at=_utc(row.expires_at), revoked_at=_utc(row.revoked_at),
+        expires_at=_utc(row.expires_at), revoked_at=_utc(row.revoked_at), rate_limit=row.rate_limit,
     )
 
 
@@ -159,21 +171,22 @@ class KeyStore:
         self.audit = audit
 
     def create(self, scopes: Iterable[str], *, models: Sequence[str] = (), expires_in: timedelta | None = None,
-               name: str = "", actor: str = "local", address: str = "") -> NewKey:
+               name: str = "", actor: str = "local", address: str = "", rate_limit: float | None = None) -> NewKey:
         """Make a key; the returned token is the only time its secret exists outside the caller."""
-        chosen, patterns = check_scopes(scopes), check_patterns(models)
+        chosen, patterns, rate = check_scopes(scopes), check_patterns(models), check_rate_limit(rate_limit)
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidInputError("expiry must be in the future", field="expires")
         key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         now = self.clock.now()
         key = ApiKey(key_id, str(name)[:128], chosen, patterns, actor, now,
-                     now + expires_in if expires_in is not None else None)
+                     now + expires_in if expires_in is not None else None, rate_limit=rate)
         with self.engine.begin() as conn:
             conn.execute(insert(api_keys).values(
                 id=key.id, name=key.name, secret_hash=hash_secret(secret), scopes=sorted(chosen),
-                models=list(patterns), created_by=actor, created_at=now, expires_at=key.expires_at))
+                models=list(patterns), created_by=actor, created_at=now, expires_at=key.expires_at, rate_limit=rate))
         self._record(actor, "key.create", key_id, {"scopes": sorted(chosen), "models": list(patterns),
-                     "expires_at": key.expires_at.isoformat() if key.expires_at else None}, address)
+                     "expires_at": key.expires_at.isoformat() if key.expires_at else None, "rate_limit": rate},
+                     address)
         return NewKey(key, f"mp_{key_id}_{secret}")
 
     def get(self, key_id: str) -> ApiKey:

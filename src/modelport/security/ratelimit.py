@@ -17,14 +17,18 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Allow `rate` requests per second per key on average, with bursts up to `burst`."""
+    """Allow `rate` requests per second per key on average, with bursts up to `burst`.
 
-    def __init__(self, rate: float, burst: float | None = None, *, clock: Clock | None = None,
+    A key may carry its own rate (`check(key, rate=...)`, bursts up to one second of it); with
+    `rate=None` only such keys are limited.
+    """
+
+    def __init__(self, rate: float | None, burst: float | None = None, *, clock: Clock | None = None,
                  max_keys: int = 100_000) -> None:
-        if rate <= 0:
+        if rate is not None and rate <= 0:
             raise InvalidInputError(f"rate limit must be positive, got {rate!r}", field="rate_limit")
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self.rate = None if rate is None else float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate or 1.0))
         if self.burst < 1:
             raise InvalidInputError(f"burst must be at least 1, got {burst!r}", field="rate_burst")
         self.clock = clock or SystemClock()
@@ -33,24 +37,32 @@ class RateLimiter:
         self._max_keys = max_keys
         self._lock = threading.Lock()
 
-    def wait_time(self, key: str) -> float:
-        """Take one token for `key` and return 0, or return the seconds until one is available."""
+    def wait_time(self, key: str, rate: float | None = None) -> float:
+        """Take one token for `key` and return 0, or return the seconds until one is available.
+
+        `rate` is the key's own limit (None: the default); without either, the key is not limited.
+        """
+        if rate is None and self.rate is None:
+            return 0.0
+        per_second, burst = (self.rate, self.burst) if rate is None else (rate, max(1.0, rate))
+        assert per_second is not None
         now = self.clock.monotonic()
         with self._lock:
-            bucket = self._buckets.pop(key, None) or _Bucket(self.burst, now)
+            bucket = self._buckets.pop(key, None) or _Bucket(burst, now)
             self._buckets[key] = bucket
             if len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.stamp) * per_second)
             bucket.stamp = now
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return 0.0
-            return (1 - bucket.tokens) / self.rate
+            return (1 - bucket.tokens) / per_second
 
-    def check(self, key: str) -> None:
-        """Take one token for `key` or raise OverloadedError with the seconds to wait."""
-        wait = self.wait_time(key)
+    def check(self, key: str, rate: float | None = None) -> None:
+        """Take one token for `key` (limited to its own `rate`, else the default) or raise OverloadedError."""
+        wait = self.wait_time(key, rate)
         if wait > 0:
-            raise OverloadedError(f"rate limit of {self.rate:g} requests per second exceeded for key {key}",
+            limit = rate if rate is not None else self.rate
+            raise OverloadedError(f"rate limit of {limit:g} requests per second exceeded for key {key}",
                                   retry_after=wait)

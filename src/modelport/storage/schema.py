@@ -112,6 +112,8 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # requests per second for this key (migration 0006); NULL: the server's MODELPORT_RATE_LIMIT
+    Column("rate_limit", Float, nullable=True),
     Index("ix_api_keys_created_at", "created_at"),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -93,14 +94,20 @@ def test_revocation_and_expiry_take_effect_within_the_cache_time(guarded: Guarde
     assert guarded.client.get("/api/v1/models", headers=headers).status_code == 401
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+def _limited(tmp_path: Path, config: SecurityConfig) -> tuple[ASGIClient, KeyStore, ManualClock, Any]:
+    """A guarded app with its own key store on a manual clock (the engine is returned to dispose of)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'k.db'}")
     upgrade(engine)
     clock = ManualClock()
     keys = KeyStore(engine, clock=clock)
     app = shaped_app()
-    install_guards(app, keys=keys, config=SecurityConfig(rate_limit=0.5, rate_burst=2), clock=clock)
-    client, headers = ASGIClient(app), {"X-API-Key": keys.create(["read"]).token}
+    install_guards(app, keys=keys, config=config, clock=clock)
+    return ASGIClient(app), keys, clock, engine
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    client, keys, clock, engine = _limited(tmp_path, SecurityConfig(rate_limit=0.5, rate_burst=2))
+    headers = {"X-API-Key": keys.create(["read"]).token}
     other = {"X-API-Key": keys.create(["read"]).token}
     codes = [client.get("/api/v1/models", headers=headers).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
@@ -142,6 +149,14 @@ def test_body_limits_apply_to_declared_and_streamed_bodies(guarded: Guarded) -> 
     assert status == 200 and b'"bytes":3000' in body  # uploads get their own, larger limit
     status, _, _ = call_asgi(guarded.app, "POST", b"/api/v1/models/churn/versions", admin, b"x" * 6000, chunks=10)
     assert status == 413
+
+
+def test_a_key_with_its_own_rate_limit_is_held_to_it(tmp_path: Path) -> None:
+    client, keys, _, engine = _limited(tmp_path, SecurityConfig(rate_limit=None))  # no server default
+    capped, free = {"X-API-Key": keys.create(["read"], rate_limit=2).token}, {"X-API-Key": keys.create(["read"]).token}
+    assert [client.get("/api/v1/models", headers=capped).status_code for _ in range(3)] == [200, 200, 429]
+    assert all(client.get("/api/v1/models", headers=free).status_code == 200 for _ in range(20))
+    engine.dispose()
 
 
 def test_no_auth_mode_admits_as_a_local_admin_but_keeps_the_other_checks() -> None:
