@@ -44,11 +44,15 @@ class Guardrails:
     min_samples: int = 30
     #: fewest labelled rows per version before the feedback check gives a verdict
     min_labels: int = 50
+    #: fewest requests per version before the p99 ratio counts: the p99 of fewer is about their maximum,
+    #: so one pause of the machine would decide (the rank test still judges smaller samples)
+    min_tail_samples: int = 200
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise InvalidInputError(f"guardrail alpha must be in (0, 1), got {self.alpha!r}", field="alpha")
-        for name in ("max_error_increase", "max_metric_drop", "latency_floor_ms", "max_prediction_drift"):
+        for name in ("max_error_increase", "max_metric_drop", "latency_floor_ms", "max_prediction_drift",
+                     "min_tail_samples"):
             if getattr(self, name) < 0:
                 raise InvalidInputError(f"guardrail {name} must be >= 0", field=name)
 
@@ -96,7 +100,8 @@ def latency(canary_ms: np.ndarray, stable_ms: np.ndarray, g: Guardrails) -> dict
     ratio = p99_c / p99_s if p99_s > 0 else float("inf")
     beyond_floor = p99_c - p99_s > g.latency_floor_ms
     shifted = test.p_value < g.alpha and test.details["auc"] > g.max_latency_auc and beyond_floor
-    tail = ratio > g.max_p99_ratio and beyond_floor
+    measurable = min(len(canary_ms), len(stable_ms)) >= g.min_tail_samples
+    tail = measurable and ratio > g.max_p99_ratio and beyond_floor
     reason = f"canary p99 {p99_c:.1f} ms vs stable {p99_s:.1f} ms (ratio {ratio:.2f}, P(slower)={test.details['auc']:.2f})"
     return _verdict("latency", "fail" if shifted or tail else "pass", reason, canary_p99_ms=p99_c,
                     stable_p99_ms=p99_s, p99_ratio=ratio, auc=test.details["auc"], p_value=test.p_value)
