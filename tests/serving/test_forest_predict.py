@@ -35,11 +35,22 @@ def test_the_fast_path_equals_the_forests_own_predict_bit_for_bit(dataset, make)
     x, y = _data(dataset)
     forest = make().fit(x, y)
     fast = ForestPredictor(forest)
-    for rows in _inputs(x):
-        proba = fast.predict_proba(rows)
-        assert proba is not None and proba.dtype == np.float64
-        assert np.array_equal(proba, forest.predict_proba(rows))  # exactly: no tolerance
-        assert np.array_equal(fast.predict(rows), forest.predict(rows))
+    for whole in _inputs(x):
+        for start in range(0, len(whole), 512):  # the fast path takes up to 512 rows
+            rows = whole[start : start + 512]
+            proba = fast.predict_proba(rows)
+            assert proba is not None and proba.dtype == np.float64
+            assert np.array_equal(proba, forest.predict_proba(rows))  # exactly: no tolerance
+            assert np.array_equal(fast.predict(rows), forest.predict(rows))
+
+
+def test_a_batch_of_more_than_512_rows_goes_to_the_forests_own_predict() -> None:
+    # Batch scoring sends 100,000 rows at once: there scikit-learn's own tree walk is the faster one.
+    x, y = _data("cancer")
+    forest = RandomForestClassifier(n_estimators=10, random_state=0, n_jobs=1).fit(x, y)
+    assert ForestPredictor(forest).predict_proba(x[:513]) is None
+    assert ForestPredictor(forest).predict_proba(x[:512]) is not None
+    assert np.array_equal(EstimatorPredictor(forest).predict(x), forest.predict(x))
 
 
 def test_split_thresholds_are_compared_in_float32_widened_as_the_trees_do() -> None:

@@ -17,6 +17,9 @@ import numpy as np
 
 _LEAF = -1
 _MAX_TABLE_BYTES = 256 * 2**20  # padded node tables larger than this are not built
+# Past a few hundred rows scikit-learn's own tree walk wins, and this one's (trees, rows) index arrays
+# grow to hundreds of MB (a 200-tree forest: 13 ms against 37 ms at 1,024 rows, 26 against 250 at 4,096).
+_MAX_ROWS = 512
 
 
 class ForestPredictor:
@@ -79,6 +82,8 @@ class ForestPredictor:
         return np.asarray(self.classes.take(np.argmax(proba, axis=1), axis=0))
 
     def _input(self, data: Any) -> np.ndarray | None:
+        if _rows(data) > _MAX_ROWS:
+            return None  # a batch: scikit-learn's own predict is faster
         try:
             with np.errstate(over="ignore"):  # a value past float32's range becomes inf: refused below
                 rows = np.asarray(data, dtype=np.float32)
@@ -105,3 +110,11 @@ class ForestPredictor:
             step = np.where(goes_left, child, right.take(node)) + self._trees * width
             node = np.where(inner, step, node)
         return node
+
+
+def _rows(data: Any) -> int:
+    """How many rows `data` holds, without converting it (0 when it has no length)."""
+    try:
+        return len(data)
+    except TypeError:
+        return 0
