@@ -123,36 +123,50 @@ def build_records(
     ids = ids or new_prediction_ids(count)
     status = "ok" if error is None else type(error).__name__
     message = None if error is None else str(error)
-    out = []
-    for i in range(count):
-        out.append(PredictionRecord(
-            prediction_id=ids[i], model=key[0], version=key[1], route=route, time=time,
-            inputs=rows[i] if i < len(rows) else {}, outputs=_plain(predictions[i]) if predictions is not None else None,
-            probabilities=[float(p) for p in probabilities[i]] if probabilities is not None else None,
-            latency_ms=latency_ms, status=status, error=message))
-    return out
+    outputs = _plain_list(predictions) if predictions is not None else [None] * count
+    probas = np.asarray(probabilities, dtype=np.float64).tolist() if probabilities is not None else [None] * count
+    rows = rows + [{} for _ in range(count - len(rows))]
+    return [PredictionRecord(ids[i], key[0], key[1], route, time, rows[i], outputs[i], probas[i], latency_ms, status,
+                             message) for i in range(count)]
 
 
 def _input_rows(inputs: Any, columns: list[str]) -> list[dict[str, Any]]:
+    """The request's rows as dicts of plain values (numbers converted by numpy in C, not one by one)."""
     import pandas as pd
 
     try:
         if isinstance(inputs, pd.DataFrame):
-            return _records(inputs)
+            return _rows_of(list(map(str, inputs.columns)), inputs.to_numpy(dtype=object).tolist())
         if isinstance(inputs, dict):
-            return _records(pd.DataFrame({k: np.asarray(v).reshape(-1) for k, v in inputs.items()}))
-        array = np.asarray(inputs, dtype=object)
+            names = list(map(str, inputs))
+            values = [np.asarray(v).reshape(-1).tolist() for v in inputs.values()]
+            return _rows_of(names, [list(row) for row in zip(*values, strict=True)])
+        array = np.asarray(inputs)
+        if array.dtype.kind not in "biuf":  # strings or mixed rows: numpy would turn numbers into text
+            array = np.asarray(inputs, dtype=object)
         if array.ndim == 1 and len(columns) == len(array):
             array = array.reshape(1, -1)
         if array.ndim == 2 and array.shape[1] == len(columns):
-            return [dict(zip(columns, map(_plain, row), strict=True)) for row in array]
+            return _rows_of(columns, array.tolist())
         return [{"input": _plain(row)} for row in array] if array.ndim >= 1 else []
     except (ValueError, TypeError):
         return []  # unreadable input (a rejected request): logged without its rows
 
 
-def _records(frame: Any) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+_NATIVE = (float, int, str, bool, type(None))
+
+
+def _rows_of(names: list[str], rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Rows as dicts; values that `tolist()` left as numpy or pandas objects are made plain."""
+    return [dict(zip(names, row if all(type(v) in _NATIVE for v in row) else map(_plain, row), strict=True))
+            for row in rows]
+
+
+def _plain_list(values: Any) -> list[Any]:
+    """One plain value per row: numpy's own conversion for arrays, `_plain` for anything else."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufUS":
+        return list(values.tolist())
+    return [_plain(v) for v in values]
 
 
 def _plain(value: Any) -> Any:
