@@ -25,12 +25,13 @@ def floor(model_name: str, parquet: str, chunk_rows: int) -> dict[str, float]:
     del table
     start = time.perf_counter()
     for offset in range(0, len(x), chunk_rows):
-        model.predict(x[offset:offset + chunk_rows])
+        model.predict(x[offset : offset + chunk_rows])
     return {"rows": len(x), "seconds": time.perf_counter() - start}
 
 
-def modelport(ref: str, parquet: str, output: str, chunk_rows: int, engine: str, workers: int,
-              parallel: str) -> dict[str, float]:
+def modelport(
+    ref: str, parquet: str, output: str, chunk_rows: int, engine: str, workers: int, parallel: str
+) -> dict[str, float]:
     """`batch_score` end to end: read, validate, predict, write, commit."""
     from modelport.batch import batch_score
 
@@ -39,8 +40,16 @@ def modelport(ref: str, parquet: str, output: str, chunk_rows: int, engine: str,
         import ray
 
         ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-    summary = batch_score(ref, input=parquet, output=output, chunk_rows=chunk_rows, engine=engine, workers=workers,
-                          parallel=parallel, progress=False)
+    summary = batch_score(
+        ref,
+        input=parquet,
+        output=output,
+        chunk_rows=chunk_rows,
+        engine=engine,
+        workers=workers,
+        parallel=parallel,
+        progress=False,
+    )
     return {"rows": summary.rows_scored, "seconds": summary.seconds}
 
 

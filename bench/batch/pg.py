@@ -49,11 +49,13 @@ def _job(url: str, parquet: Path, settings: Any, *, copy: bool) -> float:
     original = TableSink._append
     if not copy:  # the INSERT path that other databases take
         TableSink._append = lambda self, conn, table, frame: conn.execute(  # type: ignore[method-assign]
-            sa.insert(table), _records(frame))
+            sa.insert(table), _records(frame)
+        )
     try:
         output = f"{url}?options=-csearch_path%3D{schema}"
-        summary = batch_score("bench-lr", input=str(parquet), output=output, table="scores", workers=2,
-                              settings=settings, progress=False)
+        summary = batch_score(
+            "bench-lr", input=str(parquet), output=output, table="scores", workers=2, settings=settings, progress=False
+        )
         return summary.rows_per_second
     finally:
         TableSink._append = original  # type: ignore[method-assign]

@@ -56,8 +56,14 @@ def main(argv: list[str] | None = None) -> None:
             results.append(_mlflow(model, data.write_parquet(WORK / f"{model}-{capped}.parquet", capped, seed), env))
         _print(results[-1])
     stages = _stages(WORK / f"lr-{sizes['lr']}.parquet", env)
-    document = {"machine": describe(), "chunk_rows": CHUNK_ROWS, "quick": options.quick, "results": results,
-                "stages": stages, "load_average": os.getloadavg()}
+    document = {
+        "machine": describe(),
+        "chunk_rows": CHUNK_ROWS,
+        "quick": options.quick,
+        "results": results,
+        "stages": stages,
+        "load_average": os.getloadavg(),
+    }
     out = ROOT / "bench" / "results" / "batch.json"
     out.write_text(json.dumps(document, indent=2) + "\n")
     report.write_section(ROOT / "docs" / "benchmarks.md", document)
@@ -75,8 +81,12 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
 def _row(system: str, model: str, rows: int, measured: Measured, job_seconds: float | None) -> dict[str, Any]:
     seconds = job_seconds if job_seconds is not None else measured.seconds
     return {
-        "system": system, "model": model, "rows": rows, "ok": measured.returncode == 0,
-        "seconds": round(seconds, 2), "wall_seconds": round(measured.seconds, 2),
+        "system": system,
+        "model": model,
+        "rows": rows,
+        "ok": measured.returncode == 0,
+        "seconds": round(seconds, 2),
+        "wall_seconds": round(measured.seconds, 2),
         "rows_per_second": round(rows / seconds) if measured.returncode == 0 and seconds > 0 else 0,
         "peak_rss_mib": round(measured.peak_rss_mib),
     }
@@ -89,12 +99,24 @@ def _floor(model: str, parquet: Path, env: dict[str, str]) -> dict[str, Any]:
     return _row("floor: the model's predict on in-memory arrays", model, int(done["rows"]), measured, done["seconds"])
 
 
-def _modelport(label: str, model: str, parquet: Path, env: dict[str, str], engine: str, workers: int,
-               parallel: str) -> dict[str, Any]:
+def _modelport(
+    label: str, model: str, parquet: Path, env: dict[str, str], engine: str, workers: int, parallel: str
+) -> dict[str, Any]:
     output = WORK / "out" / f"{model}-{engine}-{workers}-{parallel}"
     shutil.rmtree(output, ignore_errors=True)
-    command = [sys.executable, "-m", "bench.batch.jobs", "modelport", f"bench-{model}", str(parquet), str(output),
-               str(CHUNK_ROWS), engine, str(workers), parallel]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.batch.jobs",
+        "modelport",
+        f"bench-{model}",
+        str(parquet),
+        str(output),
+        str(CHUNK_ROWS),
+        engine,
+        str(workers),
+        parallel,
+    ]
     measured = run(command, env=env, log=WORK / "logs" / f"{model}-{engine}-{workers}-{parallel}.log")
     done = json.loads(measured.stdout.splitlines()[-1]) if measured.returncode == 0 else {"rows": 0, "seconds": 0}
     shutil.rmtree(output, ignore_errors=True)
@@ -124,12 +146,28 @@ def _mlflow(model: str, parquet: Path, env: dict[str, str]) -> dict[str, Any]:
 
         np.save(WORK / "rows.npy", saved.rows)
         helper = ROOT / "bench" / "incumbents" / "mlflow_save.py"
-        run([str(mlflow.python), str(helper), str(saved.path), str(WORK / "rows.npy"), str(folder)], env=env,
-            log=WORK / "logs" / "mlflow-save.log")
+        run(
+            [str(mlflow.python), str(helper), str(saved.path), str(WORK / "rows.npy"), str(folder)],
+            env=env,
+            log=WORK / "logs" / "mlflow-save.log",
+        )
     csv = data.write_csv(parquet, parquet.with_suffix(".csv"))
     out = WORK / f"mlflow-{model}-predictions.json"
-    command = [mlflow.bin("mlflow"), "models", "predict", "-m", str(folder), "-i", str(csv), "-t", "csv",
-               "-o", str(out), "--env-manager", "local"]
+    command = [
+        mlflow.bin("mlflow"),
+        "models",
+        "predict",
+        "-m",
+        str(folder),
+        "-i",
+        str(csv),
+        "-t",
+        "csv",
+        "-o",
+        str(out),
+        "--env-manager",
+        "local",
+    ]
     measured = run(command, env=env, log=WORK / "logs" / f"mlflow-predict-{model}.log")
     out.unlink(missing_ok=True)
     return _row("mlflow models predict (CSV)", model, rows, measured, None)

@@ -68,8 +68,11 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
             chunks += 1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"chunks": chunks, "chunk_rows": chunk_rows,
-            "cpu_ms_per_chunk": {k: round(1000 * v / max(chunks, 1), 2) for k, v in spent.items()}}
+    return {
+        "chunks": chunks,
+        "chunk_rows": chunk_rows,
+        "cpu_ms_per_chunk": {k: round(1000 * v / max(chunks, 1), 2) for k, v in spent.items()},
+    }
 
 
 @contextmanager

@@ -31,8 +31,22 @@ def _run(args: list[str]) -> int:
 
 def test_batch_json_summary_and_output(env: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     iris_rows(env.iris_x, 2).to_parquet(tmp_path / "in.parquet")
-    code = _run(["batch", "iris@champion", "--input", str(tmp_path / "*.parquet"), "--output", str(tmp_path / "out"),
-                 "--id-column", "customer", "--with-proba", "--chunk-rows", "100", "--json"])
+    code = _run(
+        [
+            "batch",
+            "iris@champion",
+            "--input",
+            str(tmp_path / "*.parquet"),
+            "--output",
+            str(tmp_path / "out"),
+            "--id-column",
+            "customer",
+            "--with-proba",
+            "--chunk-rows",
+            "100",
+            "--json",
+        ]
+    )
     assert code == 0
     summary = orjson.loads(capsys.readouterr().out)
     assert (summary["rows_scored"], summary["chunks"], summary["version"]) == (300, 3, 1)
@@ -43,29 +57,55 @@ def test_batch_json_summary_and_output(env: Models, tmp_path: Path, capsys: pyte
 def test_batch_columns_accepts_a_comma_list(env: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     iris_rows(env.iris_x, 1).to_csv(tmp_path / "in.csv", index=False)
     names = ",".join(str(c) for c in env.iris_x.columns)
-    assert _run(["batch", "iris", "-i", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"),
-                 "--columns", names]) == 0
+    assert (
+        _run(["batch", "iris", "-i", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--columns", names])
+        == 0
+    )
     assert "scored 150 rows with iris:1, rejected 0" in capsys.readouterr().out
     assert len(read_output(tmp_path / "out.csv", "csv")) == 150
 
 
-def test_batch_errors_are_one_line_with_a_nonzero_exit(env: Models, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_batch_errors_are_one_line_with_a_nonzero_exit(
+    env: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     iris_rows(env.iris_x, 1).drop(columns=["petal width (cm)"]).to_parquet(tmp_path / "in.parquet")
     code = _run(["batch", "iris", "--input", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code != 0
     assert "input 'petal width (cm)': missing column in the input" in err and "Traceback" not in err
-    assert _run(["batch", "iris", "--input", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "o"),
-                 "--engine", "spark"]) != 0
+    assert (
+        _run(
+            [
+                "batch",
+                "iris",
+                "--input",
+                str(tmp_path / "in.parquet"),
+                "--output",
+                str(tmp_path / "o"),
+                "--engine",
+                "spark",
+            ]
+        )
+        != 0
+    )
     assert "engine 'spark': use local or ray" in capsys.readouterr().err
 
 
 def test_a_cron_line_run_twice_is_idempotent(env: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """What docs/batch.md tells cron users: a dated output and --resume; a second run adds nothing."""
     iris_rows(env.iris_x, 3).to_parquet(tmp_path / "in.parquet")
-    line = ["batch", "iris@champion", "--input", str(tmp_path / "in.parquet"),
-            "--output", str(tmp_path / "scores" / "2026-01-01"), "--resume", "--chunk-rows", "200", "--json"]
+    line = [
+        "batch",
+        "iris@champion",
+        "--input",
+        str(tmp_path / "in.parquet"),
+        "--output",
+        str(tmp_path / "scores" / "2026-01-01"),
+        "--resume",
+        "--chunk-rows",
+        "200",
+        "--json",
+    ]
     assert _run(line) == 0
     first = orjson.loads(capsys.readouterr().out)
     assert _run(line) == 0
@@ -80,9 +120,14 @@ def test_an_orchestrator_task_calling_the_api_is_idempotent(env: Models, tmp_pat
     from modelport import batch_score
 
     def score_partition(day: str) -> dict[str, object]:
-        summary = batch_score("iris@champion", input=str(tmp_path / "landing" / day / "*.parquet"),
-                              output=str(tmp_path / "scores" / day), id_column="customer", resume=True,
-                              progress=False)
+        summary = batch_score(
+            "iris@champion",
+            input=str(tmp_path / "landing" / day / "*.parquet"),
+            output=str(tmp_path / "scores" / day),
+            id_column="customer",
+            resume=True,
+            progress=False,
+        )
         return summary.to_dict()
 
     (tmp_path / "landing" / "2026-01-02").mkdir(parents=True)

@@ -10,8 +10,9 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "batch.md"
 
 
-def test_the_python_example_runs(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_python_example_runs(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[0]
     monkeypatch.chdir(tmp_path)
     exec(compile(example, str(DOC), "exec"), {"__name__": "docs_batch"})

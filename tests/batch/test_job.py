@@ -45,8 +45,14 @@ def test_csv_in_with_bad_rows_rejects_them_with_reasons_and_scores_the_rest(mode
     text.loc[7, "petal width (cm)"] = "wide"
     text.loc[250, "sepal length (cm)"] = None
     text.to_csv(tmp_path / "in.csv", index=False)
-    summary = _score(models, tmp_path, input=str(tmp_path / "in.csv"), output=str(tmp_path / "out.csv"),
-                     id_column="customer", chunk_rows=100)
+    summary = _score(
+        models,
+        tmp_path,
+        input=str(tmp_path / "in.csv"),
+        output=str(tmp_path / "out.csv"),
+        id_column="customer",
+        chunk_rows=100,
+    )
     out = read_output(tmp_path / "out.csv", "csv")
     rejects = read_output(tmp_path / "out.csv" / "_rejects", "csv")
     assert (summary.rows_scored, summary.rows_rejected) == (298, 2)
@@ -83,8 +89,13 @@ def test_columns_option_feeds_named_columns_and_extra_columns_are_ignored(models
     summary = _score(models, tmp_path, input=str(tmp_path / "in.parquet"), columns=FEATURES)
     assert summary.rows_scored == 150
     with pytest.raises(ValidationError, match=r"input 'region': unexpected column"):
-        _score(models, tmp_path, input=str(tmp_path / "in.parquet"), output=str(tmp_path / "o2"),
-               columns=[*FEATURES, "region"])
+        _score(
+            models,
+            tmp_path,
+            input=str(tmp_path / "in.parquet"),
+            output=str(tmp_path / "o2"),
+            columns=[*FEATURES, "region"],
+        )
 
 
 def test_a_finished_job_is_refused_without_resume_and_left_alone_with_it(models: Models, tmp_path: Path) -> None:
@@ -117,8 +128,9 @@ def test_resume_keeps_the_version_the_job_started_with(models: Models, tmp_path:
     try:
         newer = registry.register(models.iris, name="iris", input_example=models.iris_x.head(3))
         registry.set_alias("iris", newer.version, "champion")
-        again = _score(models, tmp_path, ref="iris@champion", input=str(tmp_path / "in.parquet"), chunk_rows=100,
-                       resume=True)
+        again = _score(
+            models, tmp_path, ref="iris@champion", input=str(tmp_path / "in.parquet"), chunk_rows=100, resume=True
+        )
     finally:
         registry.set_alias("iris", 1, "champion")
         registry.close()
@@ -156,8 +168,9 @@ def test_auto_parallelism_uses_processes_only_for_models_that_hold_the_gil() -> 
         ({"table": "t"}, InvalidInputError, r"--table applies to a database output only"),
     ],
 )
-def test_bad_arguments_are_refused_with_the_fix(models: Models, tmp_path: Path, options: dict[str, Any],
-                                                 error: type[Exception], message: str) -> None:
+def test_bad_arguments_are_refused_with_the_fix(
+    models: Models, tmp_path: Path, options: dict[str, Any], error: type[Exception], message: str
+) -> None:
     iris_rows(models.iris_x, 1).to_parquet(tmp_path / "in.parquet")
     options.setdefault("input", str(tmp_path / "in.parquet"))
     with pytest.raises(error, match=message):

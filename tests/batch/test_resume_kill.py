@@ -78,8 +78,15 @@ def test_resume_after_kill_9_loses_no_row_and_writes_none_twice(models: Models, 
     committed = _kill_after_commits(str(tmp_path / "in.parquet"), output, models, commits=5)
     assert 5 <= committed < 100, "the kill must land mid-job"
 
-    summary = batch_score("iris", input=str(tmp_path / "in.parquet"), output=output, chunk_rows=CHUNK_ROWS,
-                          resume=True, settings=models.settings, progress=False)
+    summary = batch_score(
+        "iris",
+        input=str(tmp_path / "in.parquet"),
+        output=output,
+        chunk_rows=CHUNK_ROWS,
+        resume=True,
+        settings=models.settings,
+        progress=False,
+    )
     assert summary.chunks_resumed == committed and summary.chunks == 100
     out = _output_rows(output)
     assert out["row"].tolist() == list(range(len(frame)))  # each row once: none lost, none twice
@@ -89,8 +96,12 @@ def test_resume_after_kill_9_loses_no_row_and_writes_none_twice(models: Models, 
 
 def test_resume_sweeps_half_written_files_a_killed_run_left(models: Models, tmp_path: Path) -> None:
     iris_rows(models.iris_x, 1).to_parquet(tmp_path / "in.parquet")
-    options = {"input": str(tmp_path / "in.parquet"), "output": str(tmp_path / "out"), "settings": models.settings,
-               "progress": False}
+    options = {
+        "input": str(tmp_path / "in.parquet"),
+        "output": str(tmp_path / "out"),
+        "settings": models.settings,
+        "progress": False,
+    }
     batch_score("iris", **options)
     leftover = tmp_path / "out" / ".part-000007.parquet.tmp-123-456"
     leftover.write_bytes(b"half")

@@ -132,7 +132,9 @@ def test_parquet_mixed_columns_keep_their_order_types_and_nulls(tmp_path: Path) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({"s": ["u", "v", None], "a": [0.5, None, 2.5], "b": [1, 2, 3], "f": pa.array([1, 2, 3], pa.float32())})
+    table = pa.table(
+        {"s": ["u", "v", None], "a": [0.5, None, 2.5], "b": [1, 2, 3], "f": pa.array([1, 2, 3], pa.float32())}
+    )
     pq.write_table(table, tmp_path / "x.parquet")
     frame = _read(open_source(str(tmp_path / "x.parquet")), ["s", "a", "b", "f"])
     assert list(frame.columns) == ["s", "a", "b", "f"]

@@ -67,8 +67,14 @@ def test_rss_stays_flat_while_a_long_input_streams_through(models: Models, tmp_p
     _write_rows(tmp_path / "in.parquet", [str(c) for c in x.columns], ROWS)
     env = {**os.environ, "MODELPORT_HOME": str(models.settings.home)}
     env.pop("MODELPORT_DB_URL", None)
-    done = subprocess.run([sys.executable, "-c", JOB, str(tmp_path / "in.parquet"), str(tmp_path / "out")], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", JOB, str(tmp_path / "in.parquet"), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     rss = [int(v) for v in done.stdout.split()]
     assert len(rss) == ROWS // 20_000

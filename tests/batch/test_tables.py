@@ -31,16 +31,26 @@ def test_scores_land_in_a_new_table_with_rejects_and_journal(models: Models, tmp
     bad = frame.astype(object)
     bad.loc[5, "sepal width (cm)"] = "narrow"
     bad.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
-    summary = batch_score("iris", input=str(tmp_path / "in.jsonl"), output=db_url, table="scores",
-                          id_column="customer", with_proba=True, chunk_rows=64, settings=models.settings,
-                          progress=False)
+    summary = batch_score(
+        "iris",
+        input=str(tmp_path / "in.jsonl"),
+        output=db_url,
+        table="scores",
+        id_column="customer",
+        with_proba=True,
+        chunk_rows=64,
+        settings=models.settings,
+        progress=False,
+    )
     out = _table(db_url, "scores").sort_values("customer", ignore_index=True)
     good = frame.drop(index=[5]).reset_index(drop=True)
     assert list(out.columns) == ["customer", "prediction", "proba_0", "proba_1", "proba_2", "model_version"]
     assert out["customer"].tolist() == good["customer"].tolist()
     np.testing.assert_array_equal(out["prediction"], expected(models.iris, good, FEATURES))
     rejects = _table(db_url, "scores_rejects")
-    assert rejects[["customer", "reason"]].values.tolist() == [["c0000005", "input 'sepal width (cm)': expected float64, got string"]]
+    assert rejects[["customer", "reason"]].values.tolist() == [
+        ["c0000005", "input 'sepal width (cm)': expected float64, got string"]
+    ]
     chunks = _table(db_url, "modelport_batch_chunks")
     assert sorted(chunks["chunk"]) == [0, 1, 2, 3, 4] and chunks["rows"].sum() == 300
     assert summary.summary_location.startswith("modelport_batch_jobs")
@@ -65,8 +75,16 @@ def test_sql_query_in_database_table_out(models: Models, tmp_path: Path) -> None
     engine = sa.create_engine(url)
     iris_rows(models.iris_x, 1).to_sql("features", engine, index=False)
     engine.dispose()
-    summary = batch_score("iris", input=url, query="SELECT * FROM features ORDER BY customer", output=url,
-                          table="iris_scores", id_column="customer", settings=models.settings, progress=False)
+    summary = batch_score(
+        "iris",
+        input=url,
+        query="SELECT * FROM features ORDER BY customer",
+        output=url,
+        table="iris_scores",
+        id_column="customer",
+        settings=models.settings,
+        progress=False,
+    )
     assert summary.rows_scored == 150
     assert len(_table(url, "iris_scores")) == 150
 
@@ -77,28 +95,46 @@ def test_an_existing_table_of_another_shape_is_named_in_the_error(models: Models
     pd.DataFrame({"other": [1]}).to_sql("predictions", engine, index=False)
     engine.dispose()
     iris_rows(models.iris_x, 1).to_parquet(tmp_path / "in.parquet")
-    with pytest.raises(InvalidInputError, match=r"table .predictions. exists without the output.s columns row, prediction, model_version: write to another table"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"table .predictions. exists without the output.s columns row, prediction, model_version: write to another table",
+    ):
         batch_score("iris", input=str(tmp_path / "in.parquet"), output=url, settings=models.settings, progress=False)
 
 
 def test_a_table_name_that_is_not_an_identifier_is_refused(models: Models, tmp_path: Path) -> None:
     iris_rows(models.iris_x, 1).to_parquet(tmp_path / "in.parquet")
     with pytest.raises(InvalidInputError, match=r"table name 'x; drop table y': use letters, digits and underscores"):
-        batch_score("iris", input=str(tmp_path / "in.parquet"), output=f"sqlite:///{tmp_path / 'o.db'}",
-                    table="x; drop table y", settings=models.settings, progress=False)
+        batch_score(
+            "iris",
+            input=str(tmp_path / "in.parquet"),
+            output=f"sqlite:///{tmp_path / 'o.db'}",
+            table="x; drop table y",
+            settings=models.settings,
+            progress=False,
+        )
 
 
 TRICKY_IDS = ["a,b", 'q"uote', "", "line\nbreak", "ünïcode", None, "NULL", "\\N"]
 
 
-def test_ids_with_separators_quotes_empties_and_nulls_arrive_exactly(models: Models, tmp_path: Path,
-                                                                      db_url: str) -> None:
+def test_ids_with_separators_quotes_empties_and_nulls_arrive_exactly(
+    models: Models, tmp_path: Path, db_url: str
+) -> None:
     # On PostgreSQL the rows go through COPY (CSV): what CSV could confuse must come back unchanged.
     frame = iris_rows(models.iris_x, 1).head(len(TRICKY_IDS))
     frame["customer"] = TRICKY_IDS
     frame.to_parquet(tmp_path / "in.parquet")
-    batch_score("iris", input=str(tmp_path / "in.parquet"), output=db_url, table="scores", id_column="customer",
-                with_proba=True, settings=models.settings, progress=False)
+    batch_score(
+        "iris",
+        input=str(tmp_path / "in.parquet"),
+        output=db_url,
+        table="scores",
+        id_column="customer",
+        with_proba=True,
+        settings=models.settings,
+        progress=False,
+    )
     out = _table(db_url, "scores")
     assert [None if pd.isna(v) else v for v in out["customer"]] == TRICKY_IDS
     np.testing.assert_array_equal(out["prediction"], expected(models.iris, frame, FEATURES))
@@ -112,6 +148,13 @@ def test_ids_of_mixed_python_types_are_written_row_by_row(models: Models, tmp_pa
     frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
     text = (tmp_path / "in.jsonl").read_text().replace('"c1"', "1", 1)  # a number among strings
     (tmp_path / "in.jsonl").write_text(text)
-    batch_score("iris", input=str(tmp_path / "in.jsonl"), output=db_url, table="scores", id_column="customer",
-                settings=models.settings, progress=False)
+    batch_score(
+        "iris",
+        input=str(tmp_path / "in.jsonl"),
+        output=db_url,
+        table="scores",
+        id_column="customer",
+        settings=models.settings,
+        progress=False,
+    )
     assert sorted(str(v) for v in _table(db_url, "scores")["customer"]) == ["1", "c2", "c3", "c4"]

@@ -79,8 +79,19 @@ def batch_score(
     for a bar on a terminal and log lines elsewhere, False for silence, or any
     object with `advance(rows, rejected)` and `close()`.
     """
-    spec = JobSpec(str(ref), str(input), str(output), query, input_format, output_format, table,
-                   _positive(chunk_rows, "chunk_rows"), tuple(columns) if columns else None, id_column, bool(with_proba))
+    spec = JobSpec(
+        str(ref),
+        str(input),
+        str(output),
+        query,
+        input_format,
+        output_format,
+        table,
+        _positive(chunk_rows, "chunk_rows"),
+        tuple(columns) if columns else None,
+        id_column,
+        bool(with_proba),
+    )
     _check_choices(engine, parallel)
     sink = open_sink(spec)
     registry = Registry.open(settings)
@@ -117,8 +128,9 @@ def _check_choices(engine: str, parallel: str) -> None:
 class _Run:
     """One execution of a job: checks first, then chunks scored and committed, then the summary."""
 
-    def __init__(self, spec: JobSpec, model: LoadedModel, sink: Sink, state: JobState | None,
-                 clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, spec: JobSpec, model: LoadedModel, sink: Sink, state: JobState | None, clock: Clock, settings: Settings
+    ) -> None:
         self.spec = spec
         self.model = model
         self.sink = sink
@@ -126,14 +138,16 @@ class _Run:
         self.resumed = state is not None
         self.clock = clock
         self.settings = settings
-        self.source: Source = open_source(spec.input, query=spec.query, input_format=spec.input_format,
-                                          signature=model.signature)
+        self.source: Source = open_source(
+            spec.input, query=spec.query, input_format=spec.input_format, signature=model.signature
+        )
         # Before anything is scored: a missing column fails the whole job here.
         self.layout: Layout = plan_layout(model, self.source.columns(), spec.columns, spec.id_column, spec.with_proba)
         self.new: list[ChunkStats] = []
 
-    def execute(self, engine: str, ray_address: str | None, workers: int, parallel: str,
-                progress_mode: bool | Progress | None) -> BatchSummary:
+    def execute(
+        self, engine: str, ray_address: str | None, workers: int, parallel: str, progress_mode: bool | Progress | None
+    ) -> BatchSummary:
         if self.resumed:
             self.sink.recover()
         else:
@@ -179,14 +193,29 @@ class _Run:
         every = {**self.done, **{s.index: s for s in self.new}}
         this_run = sum(s.rows for s in self.new)
         summary = BatchSummary(
-            job_id=self.spec.job_id, model=self.model.name, version=self.model.version, input=self.spec.input,
-            output=self.spec.output, engine=engine, rows=sum(s.rows for s in every.values()),
-            rows_scored=sum(s.scored for s in every.values()), rows_rejected=sum(s.rejected for s in every.values()),
-            chunks=len(every), chunks_resumed=len(self.done), rows_this_run=this_run, seconds=round(seconds, 3),
-            rows_per_second=round(this_run / seconds, 1) if seconds > 0 else 0.0, started_at=started,
+            job_id=self.spec.job_id,
+            model=self.model.name,
+            version=self.model.version,
+            input=self.spec.input,
+            output=self.spec.output,
+            engine=engine,
+            rows=sum(s.rows for s in every.values()),
+            rows_scored=sum(s.scored for s in every.values()),
+            rows_rejected=sum(s.rejected for s in every.values()),
+            chunks=len(every),
+            chunks_resumed=len(self.done),
+            rows_this_run=this_run,
+            seconds=round(seconds, 3),
+            rows_per_second=round(this_run / seconds, 1) if seconds > 0 else 0.0,
+            started_at=started,
             finished_at=self.clock.now().isoformat(),
-            options={"chunk_rows": self.spec.chunk_rows, "workers": workers, "parallel": parallel,
-                     "with_proba": self.spec.with_proba, "id_column": self.spec.id_column},
+            options={
+                "chunk_rows": self.spec.chunk_rows,
+                "workers": workers,
+                "parallel": parallel,
+                "with_proba": self.spec.with_proba,
+                "id_column": self.spec.id_column,
+            },
         )
         summary.summary_location = self.sink.finish(summary.to_dict())
         return summary

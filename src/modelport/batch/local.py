@@ -51,8 +51,15 @@ def score_and_commit(model: LoadedModel, layout: Layout, sink: Sink, chunk: Chun
     return scored.stats
 
 
-def run_local(chunks: Iterator[Chunk], work: Callable[[Chunk], ChunkStats], on_done: Callable[[ChunkStats], None],
-              *, workers: int, parallel: str, setup: WorkerSetup | None = None) -> None:
+def run_local(
+    chunks: Iterator[Chunk],
+    work: Callable[[Chunk], ChunkStats],
+    on_done: Callable[[ChunkStats], None],
+    *,
+    workers: int,
+    parallel: str,
+    setup: WorkerSetup | None = None,
+) -> None:
     """Run `work` over every chunk, `workers` at a time, calling `on_done` in commit order."""
     if workers <= 1:
         for chunk in chunks:
@@ -71,15 +78,18 @@ def run_local(chunks: Iterator[Chunk], work: Callable[[Chunk], ChunkStats], on_d
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(workers: int, parallel: str, setup: WorkerSetup | None,
-          work: Callable[[Chunk], ChunkStats]) -> tuple[Executor, Callable[[Chunk], ChunkStats]]:
+def _pool(
+    workers: int, parallel: str, setup: WorkerSetup | None, work: Callable[[Chunk], ChunkStats]
+) -> tuple[Executor, Callable[[Chunk], ChunkStats]]:
     if parallel == "threads" or setup is None:
         return ThreadPoolExecutor(workers, thread_name_prefix="modelport-batch"), work
     import multiprocessing
 
     # spawn, not fork: the parent may hold threads (database pools, BLAS) that fork would copy mid-state.
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup,)), _work_in_worker
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(setup,)
+    ), _work_in_worker
 
 
 # One model and one sink per worker *process*, set by the pool's initializer: a process

@@ -18,8 +18,9 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
-def make_progress(mode: bool | Progress | None, total: int | None, *, stream: TextIO | None = None,
-                  clock: Clock | None = None) -> Progress:
+def make_progress(
+    mode: bool | Progress | None, total: int | None, *, stream: TextIO | None = None, clock: Clock | None = None
+) -> Progress:
     """None shows a bar on a terminal and log lines elsewhere; False shows nothing; a Progress object is used as is."""
     if mode is not None and not isinstance(mode, bool):
         return mode
@@ -76,9 +77,14 @@ class BarProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar: Any = Progress(
-            TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-            console=Console(file=stream), transient=False,
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
         )
         self._task = self._bar.add_task("scoring", total=total, rate="")
         self._bar.start()

@@ -37,8 +37,9 @@ class RayJob:
     signature: Signature | None
 
 
-def run_ray(job: RayJob, sink: Sink, done: set[int], *, address: str | None, workers: int,
-            on_done: Callable[[ChunkStats], None]) -> None:
+def run_ray(
+    job: RayJob, sink: Sink, done: set[int], *, address: str | None, workers: int, on_done: Callable[[ChunkStats], None]
+) -> None:
     """Score the job on Ray (an existing cluster at `address`, else a local Ray) and commit every chunk."""
     ray = _ray()
     started_here = not ray.is_initialized()
@@ -77,8 +78,14 @@ def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, i
     dataset = (
         ray.data.from_items([{"path": p} for p in _units(job)], override_num_blocks=max(1, len(_units(job))))
         .map_batches(_read_unit, batch_size=1, batch_format="pandas", fn_kwargs={"job": job})
-        .map_batches(_Scorer, batch_size=job.spec.chunk_rows, batch_format="pandas", concurrency=(1, workers),
-                     fn_constructor_kwargs={"job": job}, num_cpus=1)
+        .map_batches(
+            _Scorer,
+            batch_size=job.spec.chunk_rows,
+            batch_format="pandas",
+            concurrency=(1, workers),
+            fn_constructor_kwargs={"job": job},
+            num_cpus=1,
+        )
     )
     start = 0
     batches = dataset.iter_batches(batch_size=job.spec.chunk_rows, batch_format="pandas", prefetch_batches=1)

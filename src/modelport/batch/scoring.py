@@ -37,8 +37,9 @@ class Layout:
         return [*self.features, *extra]
 
 
-def plan_layout(model: LoadedModel, available: Sequence[str], columns: Sequence[str] | None,
-                id_column: str | None, with_proba: bool) -> Layout:
+def plan_layout(
+    model: LoadedModel, available: Sequence[str], columns: Sequence[str] | None, id_column: str | None, with_proba: bool
+) -> Layout:
     """Check the input's columns against the model before any row is scored."""
     from modelport.foundation.errors import ValidationError
 
@@ -56,11 +57,14 @@ def plan_layout(model: LoadedModel, available: Sequence[str], columns: Sequence[
         if name not in available:
             raise ValidationError(name, f"missing column in the input (it has: {', '.join(available)})")
     if id_column is not None and id_column not in available:
-        raise InvalidInputError(f"--id-column {id_column!r} is not a column of the input "
-                                f"(it has: {', '.join(available)})", field="id_column")
+        raise InvalidInputError(
+            f"--id-column {id_column!r} is not a column of the input (it has: {', '.join(available)})",
+            field="id_column",
+        )
     if with_proba and not model.classes:
-        raise InvalidInputError(f"model {model.record.ref} gives no class probabilities: drop --with-proba",
-                                field="with_proba")
+        raise InvalidInputError(
+            f"model {model.record.ref} gives no class probabilities: drop --with-proba", field="with_proba"
+        )
     return Layout(features, id_column, with_proba)
 
 
@@ -104,8 +108,9 @@ def _score(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> tuple[dic
     return columns, rejected
 
 
-def _split(columns: dict[str, Any], rejected: dict[int, str], size: int, layout: Layout, place: tuple[int, int],
-           version: int) -> ScoredChunk:
+def _split(
+    columns: dict[str, Any], rejected: dict[int, str], size: int, layout: Layout, place: tuple[int, int], version: int
+) -> ScoredChunk:
     """Output rows (key, predictions, version) and reject rows (key, reason, version) of one numbered chunk."""
     index, start = place
     keys = columns[layout.id_column] if layout.id_column else np.arange(start, start + size, dtype=np.int64)
@@ -114,8 +119,13 @@ def _split(columns: dict[str, Any], rejected: dict[int, str], size: int, layout:
     if rejected:  # rare: the common chunk keeps every array as it is
         bad = np.zeros(size, dtype=bool)
         bad[list(rejected)] = True
-        rejects = pd.DataFrame({layout.key: keys[bad], "reason": list(rejected.values()),
-                                "model_version": np.full(len(rejected), version, dtype=np.int64)})
+        rejects = pd.DataFrame(
+            {
+                layout.key: keys[bad],
+                "reason": list(rejected.values()),
+                "model_version": np.full(len(rejected), version, dtype=np.int64),
+            }
+        )
         keys, values = keys[~bad], {c: v[~bad] for c, v in values.items()}
     output = pd.DataFrame({layout.key: keys, **values, "model_version": np.full(len(keys), version, dtype=np.int64)})
     return ScoredChunk(ChunkStats(index, size, len(output), len(rejected)), output, rejects)

@@ -99,7 +99,9 @@ class FileSink:
         job_path = self._path("_job.json")
         if not self.fs.exists(job_path):
             if self.fs.exists(self.root) and self.fs.ls(self.root):
-                raise ConflictError(f"output {self.url!r} is a folder that is not empty; write to a new or empty folder")
+                raise ConflictError(
+                    f"output {self.url!r} is a folder that is not empty; write to a new or empty folder"
+                )
             return None
         recorded = orjson.loads(self.fs.cat_file(job_path))
         if recorded.get("job_id") != spec.job_id:
@@ -159,7 +161,9 @@ class FileSink:
         repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns]
         # Integer keys (`row`, or an integer id) are mostly consecutive: delta-encoded they take ~2 %
         # of their plain size, for less CPU than compressing them.
-        keys = {str(c): "DELTA_BINARY_PACKED" for c in frame.columns if c not in repeated and frame[c].dtype.kind in "iu"}
+        keys = {
+            str(c): "DELTA_BINARY_PACKED" for c in frame.columns if c not in repeated and frame[c].dtype.kind in "iu"
+        }
         table = pa.Table.from_pandas(frame, preserve_index=False)
         pq.write_table(table, buffer, use_dictionary=repeated, column_encoding=keys or None)
         return buffer.getvalue()
@@ -177,4 +181,3 @@ class FileSink:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-

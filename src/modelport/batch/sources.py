@@ -54,11 +54,15 @@ def is_sql_url(uri: str) -> bool:
     return scheme.split("+", 1)[0].lower() in SQL_SCHEMES
 
 
-def open_source(uri: str, *, query: str | None = None, input_format: str | None = None, signature: Signature | None = None) -> Source:
+def open_source(
+    uri: str, *, query: str | None = None, input_format: str | None = None, signature: Signature | None = None
+) -> Source:
     """The source for a file location, glob or fsspec URL, or a database URL with a query."""
     if is_sql_url(uri):
         if not query:
-            raise InvalidInputError(f"input {uri!r} is a database: give the rows to score as a SQL query (--query)", field="query")
+            raise InvalidInputError(
+                f"input {uri!r} is a database: give the rows to score as a SQL query (--query)", field="query"
+            )
         return SqlSource(uri, query)
     if query:
         raise InvalidInputError("--query applies to a database input only (a SQLAlchemy URL)", field="query")
@@ -88,7 +92,7 @@ def _expand(uri: str) -> tuple[list[str], Any]:
 def _data_files(fs: Any, directory: str) -> list[str]:
     # Skip the `_journal`, `_rejects`, `.tmp` files that this module's own outputs hold.
     names = fs.find(directory)
-    return [p for p in names if not any(part.startswith(("_", ".")) for part in p[len(directory):].split("/"))]
+    return [p for p in names if not any(part.startswith(("_", ".")) for part in p[len(directory) :].split("/"))]
 
 
 def _format_of(path: str) -> str:
@@ -152,7 +156,9 @@ def arrow_frame(batch: Any) -> pd.DataFrame:
     frame = pd.DataFrame(block, columns=names, copy=False)
     if len(floats) == batch.num_columns:
         return frame
-    rest: pd.DataFrame = batch.select([i for i in range(batch.num_columns) if i not in floats]).to_pandas(split_blocks=True)
+    rest: pd.DataFrame = batch.select([i for i in range(batch.num_columns) if i not in floats]).to_pandas(
+        split_blocks=True
+    )
     return pd.concat([frame, rest], axis=1)[list(batch.schema.names)]
 
 

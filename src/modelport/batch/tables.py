@@ -25,14 +25,16 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 def _journal_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     jobs = sa.Table(
-        "modelport_batch_jobs", metadata,
+        "modelport_batch_jobs",
+        metadata,
         sa.Column("job_id", sa.String(32), primary_key=True),
         sa.Column("spec", sa.Text, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("summary", sa.Text, nullable=True),
     )
     chunks = sa.Table(
-        "modelport_batch_chunks", metadata,
+        "modelport_batch_chunks",
+        metadata,
         sa.Column("job_id", sa.String(32), primary_key=True),
         sa.Column("chunk", sa.Integer, primary_key=True),
         sa.Column("rows", sa.BigInteger, nullable=False),
@@ -75,8 +77,11 @@ class TableSink:
     def begin(self, spec: JobSpec, version: int) -> None:
         self._job_id = spec.job_id
         with self.engine.begin() as conn:
-            conn.execute(sa.insert(self.jobs).values(job_id=spec.job_id, spec=orjson.dumps(spec.to_dict()).decode(),
-                                                     version=version))
+            conn.execute(
+                sa.insert(self.jobs).values(
+                    job_id=spec.job_id, spec=orjson.dumps(spec.to_dict()).decode(), version=version
+                )
+            )
 
     def attach(self, spec: JobSpec) -> None:
         self._job_id = spec.job_id
@@ -96,12 +101,14 @@ class TableSink:
                 if rejects is not None:
                     self._append(conn, rejects, scored.rejects)
         except sa.exc.IntegrityError as exc:
-            raise ConflictError(f"chunk {scored.stats.index} of job {self._job_id} is already in {self.url}: "
-                                "another run of this job is writing to the same table") from exc
+            raise ConflictError(
+                f"chunk {scored.stats.index} of job {self._job_id} is already in {self.url}: "
+                "another run of this job is writing to the same table"
+            ) from exc
         except sa.exc.SQLAlchemyError as exc:
             raise InvalidInputError(
-                f"writing to table {self.table!r} failed: {exc}; "
-                "an existing table must have the columns of the output", field="table",
+                f"writing to table {self.table!r} failed: {exc}; an existing table must have the columns of the output",
+                field="table",
             ) from exc
 
     def _append(self, conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
@@ -112,8 +119,11 @@ class TableSink:
 
     def finish(self, summary: dict[str, Any]) -> str:
         with self.engine.begin() as conn:
-            conn.execute(sa.update(self.jobs).where(self.jobs.c.job_id == self._job_id)
-                         .values(summary=orjson.dumps(summary).decode()))
+            conn.execute(
+                sa.update(self.jobs)
+                .where(self.jobs.c.job_id == self._job_id)
+                .values(summary=orjson.dumps(summary).decode())
+            )
         return f"{self.jobs.name} (job_id {self._job_id})"
 
     def close(self) -> None:
@@ -140,7 +150,9 @@ class TableSink:
             if missing:
                 raise InvalidInputError(
                     f"table {name!r} exists without the output's columns {', '.join(missing)}: "
-                    "write to another table (--table) or add the columns", field="table")
+                    "write to another table (--table) or add the columns",
+                    field="table",
+                )
             return table
         table = sa.Table(name, sa.MetaData(), *(sa.Column(str(c), _sql_type(frame[c])) for c in frame.columns))
         self._create(table)
