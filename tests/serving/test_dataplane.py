@@ -105,7 +105,9 @@ async def test_a_version_that_fails_to_load_never_replaces_the_serving_one(plane
     assert 'modelport_model_load_failures_total{model="iris",version="2"} 1.0' in text
 
 
-@pytest.mark.parametrize("plane", [ServerConfig(model_defaults=ModelConfig(queue_limit=1))], indirect=True)
+# inline_predict_us=0: the gated stand-in blocks its thread, which must not be the event loop's
+@pytest.mark.parametrize("plane", [ServerConfig(model_defaults=ModelConfig(queue_limit=1, inline_predict_us=0))],
+                         indirect=True)
 async def test_past_the_queue_limit_requests_get_overloaded_without_touching_the_model(plane) -> None:
     fake = GatedPredictor()
     plane.pool.get(("iris", 1)).model.predictor = fake

@@ -105,8 +105,8 @@ def test_frames_with_the_fitted_names_take_the_fast_path_and_others_get_sklearns
     wrapped = EstimatorPredictor(forest)
     frame = pd.DataFrame(x[:20], columns=names)
     assert np.array_equal(wrapped.predict_proba(frame), forest.predict_proba(frame))
-    assert wrapped._forest_input(frame) is frame
+    assert np.array_equal(wrapped._fast_input(frame), frame.to_numpy())
     renamed = frame.rename(columns={"a": "z"})
-    assert wrapped._forest_input(renamed) is None
+    assert wrapped._fast_input(renamed) is None
     with pytest.raises(ValueError, match="feature names"):
         wrapped.predict(renamed)

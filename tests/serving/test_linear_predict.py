@@ -1,0 +1,96 @@
+"""The linear fast path (formats/linear.py): bit-for-bit the classifier's own predict, or its own predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from modelport.formats.linear import LinearPredictor
+from modelport.formats.sklearn import EstimatorPredictor
+
+
+def _data(name: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = (load_breast_cancer if name == "cancer" else load_iris)(return_X_y=True)
+    return np.asarray(x, dtype=np.float64), np.asarray(y)
+
+
+def _inputs(x: np.ndarray) -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    noisy = x + rng.normal(0, 1, x.shape) * x.std(axis=0)
+    wide = rng.uniform(x.min(axis=0) - 3 * x.std(axis=0), x.max(axis=0) + 3 * x.std(axis=0), (3000, x.shape[1]))
+    return [x, noisy, wide, x[:1], noisy[7:8], wide[:64]]
+
+
+@pytest.mark.parametrize("dataset", ["cancer", "iris"])  # two classes, and three (argmax)
+@pytest.mark.parametrize("make", [
+    lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+    lambda: make_pipeline(StandardScaler(with_mean=False), StandardScaler(with_std=False),
+                          LogisticRegression(C=0.1, max_iter=5000)),
+    lambda: LogisticRegression(max_iter=5000, fit_intercept=False),
+])
+def test_the_fast_path_equals_the_models_own_predict_bit_for_bit(dataset, make) -> None:
+    x, y = _data(dataset)
+    model = make().fit(x, y)
+    fast = LinearPredictor.of(model)
+    assert fast is not None
+    for rows in _inputs(x):
+        assert np.array_equal(fast.predict(rows), model.predict(rows))
+        assert np.array_equal(EstimatorPredictor(model).predict(rows), model.predict(rows))
+
+
+def test_string_class_labels_come_back_as_the_model_gives_them() -> None:
+    x, y = _data("iris")
+    labels = np.asarray(["setosa", "versicolor", "virginica"])[y]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, labels)
+    assert np.array_equal(LinearPredictor.of(model).predict(x), model.predict(x))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("make", "fit"), [
+    (lambda: make_pipeline(MinMaxScaler(), LogisticRegression()), True),  # another step
+    (lambda: RidgeClassifier(), True),  # another classifier
+    (lambda: make_pipeline(StandardScaler(), LogisticRegression()), False),  # not fitted
+])
+def test_other_models_do_not_take_the_fast_path(make, fit) -> None:
+    x, y = _data("iris")
+    model = make().fit(x, y) if fit else make()
+    assert LinearPredictor.of(model) is None
+
+
+@pytest.mark.parametrize("rows", [
+    np.asarray([[1.0, np.nan, 2.0, 3.0]]), np.asarray([[1.0, np.inf, 2.0, 3.0]]), np.ones((2, 4), dtype=np.float32),
+    np.ones((2, 3)), np.ones((2, 4), dtype=np.int64), [[1.0, 2.0, 3.0, 4.0]],
+])
+def test_unusual_input_goes_to_the_models_own_predict(rows) -> None:
+    x, y = _data("iris")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    assert LinearPredictor.of(model).predict(rows) is None  # type: ignore[union-attr]
+    assert _outcome(EstimatorPredictor(model).predict, rows) == _outcome(model.predict, rows)
+
+
+def test_a_model_fitted_on_named_columns_takes_frames_with_those_names_and_leaves_arrays_to_sklearn() -> None:
+    x, y = _data("iris")
+    names = ["a", "b", "c", "d"]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(pd.DataFrame(x, columns=names), y)
+    wrapped = EstimatorPredictor(model)
+    frame = pd.DataFrame(x, columns=names)
+    assert np.array_equal(wrapped.predict(frame), model.predict(frame))
+    assert wrapped._fast_input(x) is None  # scikit-learn would warn about missing names: its own path
+
+
+def test_probabilities_always_come_from_the_model() -> None:
+    x, y = _data("cancer")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    assert LinearPredictor.of(model).predict_proba(x) is None  # type: ignore[union-attr]
+    assert np.array_equal(EstimatorPredictor(model).predict_proba(x), model.predict_proba(x))
+
+
+def _outcome(predict, rows):  # type: ignore[no-untyped-def]
+    try:
+        return predict(rows).tolist()
+    except ValueError as exc:
+        return type(exc), str(exc)
