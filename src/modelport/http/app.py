@@ -74,6 +74,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await plane.start(watch=watch)
+        settled = asyncio.ensure_future(_settle_collector(plane)) if watch and config.tune_gc else None
         controller = asyncio.ensure_future(rollouts.run()) if watch else None
         alerts = _alert_scheduler(monitoring, gauges, config) if monitoring is not None and watch else None
         restore = _drain_on_sigterm(plane) if drain_on_sigterm else None
@@ -82,9 +83,10 @@ def create_app(
         finally:
             if restore is not None:
                 restore()
-            if controller is not None:
-                controller.cancel()
-                await asyncio.gather(controller, return_exceptions=True)
+            for task in (controller, settled):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
             await plane.stop()
             await _stop_monitoring(sink if monitoring is not None else None, alerts)
             if owned:
@@ -163,6 +165,18 @@ def _alert_scheduler(monitoring: Monitoring, gauges: PrometheusSink | None, conf
     scheduler = AlertScheduler(AlertEvaluator(monitoring, store, sinks), interval=config.alert_interval_s)
     scheduler.start()
     return scheduler
+
+
+async def _settle_collector(plane: DataPlane) -> None:
+    """Once the models are loaded and warm, freeze the heap for the collector (serving/collector.py)."""
+    from modelport.foundation.errors import DeadlineExceededError
+    from modelport.serving.collector import settle
+
+    try:
+        await plane.wait_ready(timeout_s=600)
+    except DeadlineExceededError:
+        return  # still loading after 10 minutes: leave the collector as it is
+    settle()
 
 
 def _retrain_trigger(monitoring: Monitoring, env: Mapping[str, str]) -> RetrainTrigger | None:

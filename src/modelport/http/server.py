@@ -22,7 +22,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
@@ -112,7 +112,7 @@ def serve(refs: Sequence[str], *, host: str, port: int, workers: int = 1, config
           ssl_keyfile: str | None = None, prefork: bool = True, ssl_ca_certs: str | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; several workers are forked after loading the models (`prefork`)
     or, without it, spawned by uvicorn, each loading its own copy."""
-    spec = ServeSpec(list(refs), config or ServerConfig(), no_auth)
+    spec = ServeSpec(list(refs), replace(config or ServerConfig(), tune_gc=True), no_auth)  # this process is ours
     os.environ[SPEC_ENV] = spec.to_json()
     os.environ[LOG_LEVEL_ENV] = log_level
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):

@@ -68,6 +68,9 @@ class ServerConfig:
     alert_interval_s: float = 60.0
     #: strategy started for each new `@challenger` version (rollout/challenger.py), or "off"
     auto_rollout: str = "off"
+    #: freeze the heap for the collector once the models are warm (serving/collector.py); a process-wide
+    #: setting, so `modelport serve` turns it on and an app embedded elsewhere leaves it off
+    tune_gc: bool = False
 
     def __post_init__(self) -> None:
         _positive("body_limit_bytes", self.body_limit_bytes)
