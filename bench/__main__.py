@@ -70,9 +70,14 @@ def other_commands(part: str, full: bool) -> list[list[str]]:
     if part == "drift" and (bench / "run_modelport.py").exists():
         sizes = ["100000", "1000000"] if full else ["100000"]
         commands = [[sys.executable, str(bench / "run_modelport.py"), *sizes]]
-        evidently = ENVS / "evidently" / "bin" / "python"
-        if evidently.exists() and (bench / "run_evidently.py").exists():
-            commands.append([str(evidently), str(bench / "run_evidently.py"), *sizes])
+        if (bench / "run_evidently.py").exists():
+            from bench.incumbents.envs import ensure
+
+            evidently = ensure("evidently", log=ENVS / "evidently-install.log")
+            if evidently.python is not None:  # else the drift section says Evidently did not run
+                commands.append([str(evidently.python), str(bench / "run_evidently.py"), *sizes])
+            else:
+                print(f"Evidently could not be installed: {evidently.error}", file=sys.stderr)
         return commands
     return []
 
