@@ -17,7 +17,7 @@ REQUIREMENTS: dict[str, list[str]] = {
     # MLServer 1.7.1 workers call asyncio.get_event_loop(), which uvloop >= 0.21 refuses: they die at start
     "mlserver": ["mlserver", "mlserver-sklearn", "uvloop<0.21"],
     # the drift benchmark's comparison (bench/drift/run_evidently.py reads the same Parquet files)
-    "evidently": ["evidently", "pyarrow"],
+    "evidently": ["evidently", "pyarrow", "pandas<3"],  # Evidently 0.7 does not import under pandas 3
 }
 
 
