@@ -213,7 +213,8 @@ def test_quickstart_serves_and_its_curl_line_works(home: Path, tmp_path: Path) -
     ("args", "message"),
     [(["models", "bogus"], "No such command 'bogus'"), (["models", "register", "x"], "Missing option '--name'"),
      (["predict", "iris"], "Missing option '--input'"),
-     (["serve", "--no-auth", "--auto-rollout", "bandit"], "--auto-rollout 'bandit': use one of off, canary")],
+     (["serve", "--no-auth", "--auto-rollout", "bandit"], "--auto-rollout 'bandit': use one of off, canary"),
+     (["serve", "--no-auth", "--inline-predict-us", "-1"], "inline_predict_us must be >= 0")],
 )
 def test_usage_errors_are_short_with_exit_code_2(home: Path, capsys, args: list[str], message: str) -> None:
     code, _, err = run(capsys, *args)

@@ -19,6 +19,9 @@ def serve(
     max_batch_size: int = typer.Option(64, "--max-batch-size", help="Most rows merged into one predict call."),
     max_wait_ms: float = typer.Option(0.0, "--max-wait-ms", help="Extra wait for a fuller batch, only under load."),
     no_batching: bool = typer.Option(False, "--no-batching", help="Call the model once per request."),
+    inline_predict_us: float = typer.Option(
+        300.0, "--inline-predict-us",
+        help="Run a version's predicts on the event loop when a full batch took at most this many µs (0: never)."),
     queue_limit: int = typer.Option(1024, "--queue-limit", help="Requests admitted per model version before 503."),
     cache_size: int = typer.Option(0, "--cache-size", help="Prediction cache entries per version (0: off)."),
     timeout: float = typer.Option(30.0, "--timeout", help="Default request deadline in seconds (504 past it)."),
@@ -58,7 +61,7 @@ def serve(
     if workers < 1:
         raise InvalidInputError(f"--workers must be >= 1, got {workers}", field="workers")
     model = ModelConfig(max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, queue_limit=queue_limit,
-                        batching=not no_batching, cache_size=cache_size)
+                        batching=not no_batching, cache_size=cache_size, inline_predict_us=inline_predict_us)
     config = ServerConfig(model_defaults=model, poll_interval_s=poll_interval, request_timeout_s=timeout,
                           body_limit_bytes=int(body_limit_mb * MIB), memory_budget_mb=memory_budget_mb,
                           default_model=default_model, log_inputs=log_inputs, max_rows=max_rows,
