@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,22 +27,18 @@ def _table(url: str, name: str) -> pd.DataFrame:
         engine.dispose()
 
 
+def _score_by_customer(models: Models, path: Path, db_url: str, **options: Any) -> Any:
+    """Score `path` into the table `scores` of `db_url`, keyed by the `customer` column."""
+    return batch_score("iris", input=str(path), output=db_url, table="scores", id_column="customer",
+                       settings=models.settings, progress=False, **options)
+
+
 def test_scores_land_in_a_new_table_with_rejects_and_journal(models: Models, tmp_path: Path, db_url: str) -> None:
     frame = iris_rows(models.iris_x, 2)
     bad = frame.astype(object)
     bad.loc[5, "sepal width (cm)"] = "narrow"
     bad.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
-    summary = batch_score(
-        "iris",
-        input=str(tmp_path / "in.jsonl"),
-        output=db_url,
-        table="scores",
-        id_column="customer",
-        with_proba=True,
-        chunk_rows=64,
-        settings=models.settings,
-        progress=False,
-    )
+    summary = _score_by_customer(models, tmp_path / "in.jsonl", db_url, with_proba=True, chunk_rows=64)
     out = _table(db_url, "scores").sort_values("customer", ignore_index=True)
     good = frame.drop(index=[5]).reset_index(drop=True)
     assert list(out.columns) == ["customer", "prediction", "proba_0", "proba_1", "proba_2", "model_version"]
@@ -125,16 +122,7 @@ def test_ids_with_separators_quotes_empties_and_nulls_arrive_exactly(
     frame = iris_rows(models.iris_x, 1).head(len(TRICKY_IDS))
     frame["customer"] = TRICKY_IDS
     frame.to_parquet(tmp_path / "in.parquet")
-    batch_score(
-        "iris",
-        input=str(tmp_path / "in.parquet"),
-        output=db_url,
-        table="scores",
-        id_column="customer",
-        with_proba=True,
-        settings=models.settings,
-        progress=False,
-    )
+    _score_by_customer(models, tmp_path / "in.parquet", db_url, with_proba=True)
     out = _table(db_url, "scores")
     assert [None if pd.isna(v) else v for v in out["customer"]] == TRICKY_IDS
     np.testing.assert_array_equal(out["prediction"], expected(models.iris, frame, FEATURES))
@@ -148,13 +136,5 @@ def test_ids_of_mixed_python_types_are_written_row_by_row(models: Models, tmp_pa
     frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
     text = (tmp_path / "in.jsonl").read_text().replace('"c1"', "1", 1)  # a number among strings
     (tmp_path / "in.jsonl").write_text(text)
-    batch_score(
-        "iris",
-        input=str(tmp_path / "in.jsonl"),
-        output=db_url,
-        table="scores",
-        id_column="customer",
-        settings=models.settings,
-        progress=False,
-    )
+    _score_by_customer(models, tmp_path / "in.jsonl", db_url)
     assert sorted(str(v) for v in _table(db_url, "scores")["customer"]) == ["1", "c2", "c3", "c4"]
