@@ -325,7 +325,8 @@ class DataPlane:
         if self.sink.enabled:
             now = self.clock.now()
             self.sink.submit(lambda: build_records(
-                served.key, None, request.inputs, served.inputs.columns, now, seconds * 1000, error=exc))
+                served.key, None, request.inputs, served.inputs.columns, now, seconds * 1000, error=exc,
+                new_ids=self.ids.new))
 
 
 def served_labels(served: ServedVersion) -> tuple[str, str]:

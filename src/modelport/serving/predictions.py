@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from modelport.serving.ids import PredictionIds
 
 log = logging.getLogger("modelport.serving.predictions")
 
@@ -47,11 +48,6 @@ class NullSink:
 
     def record(self, rows: list[PredictionRecord]) -> None:
         """Drop the records."""
-
-
-def new_prediction_ids(count: int) -> list[str]:
-    """`count` unique ids, one per row (uuid4 hex: random, unguessable, 32 characters)."""
-    return [uuid.uuid4().hex for _ in range(count)]
 
 
 class SinkFeeder:
@@ -115,12 +111,15 @@ class SinkFeeder:
 def build_records(
     key: tuple[str, int], ids: list[str] | None, inputs: Any, columns: list[str], time: datetime, latency_ms: float,
     *, predictions: np.ndarray | None = None, probabilities: np.ndarray | None = None,
-    error: BaseException | None = None, route: str = "primary",
+    error: BaseException | None = None, route: str = "primary", new_ids: Callable[[int], list[str]] | None = None,
 ) -> list[PredictionRecord]:
-    """One record per row of a request (in the log thread: this is where the cost of the log is paid)."""
+    """One record per row of a request (in the log thread: this is where the cost of the log is paid).
+
+    Rows without `ids` (a failed request) get theirs from `new_ids`, the server's id source.
+    """
     rows = _input_rows(inputs, columns)
     count = len(predictions) if predictions is not None else len(rows) or 1
-    ids = ids or new_prediction_ids(count)
+    ids = ids or (new_ids or PredictionIds().new)(count)
     status = "ok" if error is None else type(error).__name__
     message = None if error is None else str(error)
     outputs = _plain_list(predictions) if predictions is not None else [None] * count
