@@ -146,6 +146,33 @@ def test_one_evaluator_among_replicas(monitoring: Monitoring, store: AlertStore,
     assert a.run_once() == [] and b.run_once() is None
 
 
+def test_every_replica_shows_the_evaluators_gauges(monitoring: Monitoring, store: AlertStore) -> None:
+    store.put_rule(rule(k=1, m=1))
+    script, holder_gauges, other_gauges = Scripted(), PrometheusSink(), PrometheusSink()
+    a = AlertScheduler(AlertEvaluator(monitoring, store, [holder_gauges], read=script), interval=60, holder="a")
+    b = AlertScheduler(AlertEvaluator(monitoring, store, [other_gauges], read=Scripted()), interval=60, holder="b")
+    assert b"modelport_alert_firing{" not in other_gauges.render()
+    script.queue.append(Reading(0.25, 100))
+    assert [e.kind for e in a.run_once() or []] == ["fired"]
+    assert b.run_once() is None  # b never evaluates (its scripted reader is empty) but mirrors a's result
+    assert b'modelport_alert_firing{model="m",rule="errors"} 1.0' in other_gauges.render()
+    assert b'modelport_monitor_value{model="m",rule="errors"} 0.25' in other_gauges.render()
+    script.queue.append(Reading(0.0, 100))
+    assert [e.kind for e in a.run_once() or []] == ["resolved"]
+    b.run_once()
+    assert b'modelport_alert_firing{model="m",rule="errors"} 0.0' in other_gauges.render()
+    assert b'modelport_monitor_value{model="m",rule="errors"} 0.0' in other_gauges.render()
+
+
+def test_an_unreadable_value_is_stored_as_unknown(monitoring: Monitoring, store: AlertStore) -> None:
+    script = Scripted()
+    evaluator = AlertEvaluator(monitoring, store, [], read=script)
+    script.queue.append(Reading(float("nan"), 100))
+    evaluator.evaluate_rule(rule())
+    [(model, name, state)] = store.states()
+    assert (model, name, state.value, state.firing) == ("m", "errors", None, False)
+
+
 class Receiver(BaseHTTPRequestHandler):
     """A webhook endpoint that fails the first `failures` calls with 503."""
 

@@ -190,6 +190,8 @@ alert_state = Table(
     Column("firing", Boolean, nullable=False, default=False),
     Column("last_fired_at", DateTime(timezone=True), nullable=True),
     Column("last_evaluated_at", DateTime(timezone=True), nullable=True),
+    # The value of the last evaluation, so that every replica (not only the evaluator) can show it as a gauge.
+    Column("last_value", Float, nullable=True),
 )
 
 alert_events = Table(

@@ -101,11 +101,28 @@ class AlertEvaluator:
         usable = reading.value is not None and not math.isnan(reading.value) and reading.samples >= rule.min_samples
         if usable and reading.value is not None:
             state.history = [*state.history, rule.breached(reading.value)][-rule.m:]
+        # NaN has no portable SQL form; a value that cannot be read is stored as unknown.
+        state.value = reading.value if reading.value is not None and not math.isnan(reading.value) else None
         event = self._decide(rule, state, reading) if usable else None
         self.store.save(rule, state, event)
         for sink in self.sinks:
             self._deliver(sink, rule, reading, state, event)
         return event
+
+    def mirror(self) -> int:
+        """Show the evaluator's last values and firing flags, read from the database, in this replica's sinks.
+
+        Only the lease holder evaluates, but Prometheus scrapes every replica: without this, the gauges of all
+        replicas but one would stay empty and an Alertmanager rule would see a different answer per scrape.
+        """
+        states = self.store.states()
+        for model, name, state in states:
+            for sink in self.sinks:
+                try:
+                    sink.observe(model, name, state.value, state.firing)
+                except Exception:  # one broken sink must not stop the others
+                    log.exception("alert sink %s failed", type(sink).__name__)
+        return len(states)
 
     def _decide(self, rule: AlertRule, state: RuleState, reading: Reading) -> AlertEvent | None:
         now = self.store.clock.now()
@@ -148,8 +165,9 @@ class AlertScheduler:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[AlertEvent] | None:
-        """One tick: evaluate if this replica holds the lease (None when it does not)."""
+        """One tick: evaluate if this replica holds the lease; otherwise mirror the holder's values (None)."""
         if not self.lease.acquire():
+            self.evaluator.mirror()
             return None
         return self.evaluator.evaluate()
 

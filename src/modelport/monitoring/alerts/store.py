@@ -24,6 +24,7 @@ class RuleState:
     history: list[bool]
     firing: bool
     last_fired_at: datetime | None
+    value: float | None = None  # of the last evaluation
 
 
 class AlertStore:
@@ -64,16 +65,20 @@ class AlertStore:
         table = alert_state
         with self.engine.connect() as conn:
             row = conn.execute(select(table).where(table.c.model == rule.model, table.c.name == rule.name)).mappings().first()
-        if row is None:
-            return RuleState([], False, None)
-        fired = as_utc(row["last_fired_at"]) if row["last_fired_at"] is not None else None
-        return RuleState(list(row["history"]), bool(row["firing"]), fired)
+        return _state(row) if row is not None else RuleState([], False, None)
+
+    def states(self) -> list[tuple[str, str, RuleState]]:
+        """(model, rule name, state) of every evaluated rule: what a replica that is not the evaluator shows."""
+        table = alert_state
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).order_by(table.c.model, table.c.name)).mappings().all()
+        return [(row["model"], row["name"], _state(row)) for row in rows]
 
     def save(self, rule: AlertRule, state: RuleState, event: AlertEvent | None) -> None:
         """Write a rule's new state and, in the same transaction, the event it produced."""
         table = alert_state
         values = {"history": state.history, "firing": state.firing, "last_fired_at": state.last_fired_at,
-                  "last_evaluated_at": self.clock.now()}
+                  "last_evaluated_at": self.clock.now(), "last_value": state.value}
         with self.engine.begin() as conn:
             done = conn.execute(update(table).where(table.c.model == rule.model, table.c.name == rule.name)
                                 .values(**values)).rowcount
@@ -95,6 +100,11 @@ class AlertStore:
         return [{"model": r["model"], "rule": r["name"], "kind": r["kind"], "severity": r["severity"],
                  "at": as_utc(r["at"]).isoformat(), "value": r["value"], "threshold": r["threshold"],
                  "details": r["details"]} for r in rows]
+
+
+def _state(row: Any) -> RuleState:
+    fired = as_utc(row["last_fired_at"]) if row["last_fired_at"] is not None else None
+    return RuleState(list(row["history"]), bool(row["firing"]), fired, row["last_value"])
 
 
 class Lease:
