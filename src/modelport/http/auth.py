@@ -91,6 +91,8 @@ class AuthMiddleware:
         # Always there: keys may carry their own limit even when the server's default is off.
         self.limiter = RateLimiter(rate or None, self.config.rate_burst, clock=self.clock)
         self._cache: dict[str, _Cached] = {}
+        self._revocations: tuple[int, datetime | None] | None = None
+        self._revocations_checked = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,6 +153,8 @@ class AuthMiddleware:
             raise AuthenticationError("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         digest = hashlib.sha256(token.encode()).hexdigest()
         now = self.clock.monotonic()
+        if now - self._revocations_checked >= self.config.revocation_check_seconds:
+            await self._forget_on_revocation(now)
         cached = self._cache.get(digest)
         if cached is not None and cached.until > now:
             return cached.key
@@ -163,6 +167,19 @@ class AuthMiddleware:
             left = (key.expires_at - self.clock.now()).total_seconds()
             self._cache[digest].until = min(self._cache[digest].until, now + left)
         return key
+
+    async def _forget_on_revocation(self, now: float) -> None:
+        """Empty the key cache when any key was revoked since the last look, by any replica or the CLI.
+
+        One cheap query per interval instead of one per request; a revoked key stops working within
+        `revocation_check_seconds`, not `key_cache_seconds`.
+        """
+        assert self.keys is not None
+        self._revocations_checked = now  # first: the requests that arrive while this one asks do not ask too
+        seen = await anyio.to_thread.run_sync(self.keys.revocations)
+        if seen != self._revocations:
+            self._cache.clear()
+            self._revocations = seen
 
     def _check_rate(self, key: ApiKey) -> None:
         self.limiter.check(key.id, key.rate_limit)

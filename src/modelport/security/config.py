@@ -20,6 +20,8 @@ class SecurityConfig:
     rate_limit: float | None = 100.0
     rate_burst: float | None = None
     key_cache_seconds: float = 5.0
+    # How often a server asks the database whether any key was revoked (then it forgets its cached keys).
+    revocation_check_seconds: float = 0.5
     max_body_bytes: int = 16 * MIB
     max_upload_bytes: int = 2048 * MIB
     cors_origins: tuple[str, ...] = ()

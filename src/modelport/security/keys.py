@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, select, update
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import AuthenticationError, InvalidInputError, NotFoundError
@@ -214,6 +214,13 @@ class KeyStore:
                              .values(revoked_at=self.clock.now()))
             self._record(actor, "key.revoke", key_id, {}, address)
         return self.get(key_id)
+
+    def revocations(self) -> tuple[int, datetime | None]:
+        """How many keys are revoked and the latest revocation: changes whenever any key is revoked."""
+        column = api_keys.c.revoked_at
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(select(func.count(column), func.max(column))).one()
+        return int(count), latest
 
     def count_active(self) -> int:
         """How many keys could authenticate now."""

@@ -86,12 +86,35 @@ def test_key_headers(guarded: Guarded) -> None:
     assert presented_token([(b"x-api-key", b" k "), (b"authorization", b"Bearer k")]) == "k"
 
 
-def test_revocation_and_expiry_take_effect_within_the_cache_time(guarded: Guarded) -> None:
+def test_a_revocation_takes_effect_within_the_check_interval_not_the_cache_time(guarded: Guarded) -> None:
+    headers, other = guarded.as_("read"), guarded.as_("manage")
+    assert guarded.client.get("/api/v1/models", headers=headers).status_code == 200
+    assert guarded.client.get("/api/v1/models", headers=other).status_code == 200
+    # Revoked through another store on the same database, as another replica or the CLI would.
+    KeyStore(guarded.keys.engine, clock=guarded.clock).revoke(guarded.tokens["read"][3:19])
+    config = SecurityConfig()
+    assert config.revocation_check_seconds < config.key_cache_seconds
+    guarded.clock.advance(config.revocation_check_seconds / 2)
+    assert guarded.client.get("/api/v1/models", headers=headers).status_code == 200  # still cached: no look yet
+    guarded.clock.advance(config.revocation_check_seconds / 2)
+    assert guarded.client.get("/api/v1/models", headers=headers).status_code == 401
+    assert guarded.client.get("/api/v1/models", headers=other).status_code == 200  # others are looked up again
+
+
+def test_expiry_takes_effect_within_the_cache_time(guarded: Guarded) -> None:
     headers = guarded.as_("read")
     assert guarded.client.get("/api/v1/models", headers=headers).status_code == 200
     guarded.keys.revoke(guarded.tokens["read"][3:19])
     guarded.clock.advance(SecurityConfig().key_cache_seconds + 0.1)
     assert guarded.client.get("/api/v1/models", headers=headers).status_code == 401
+
+
+def test_revocations_count_and_date_change_with_each_revoke(guarded: Guarded) -> None:
+    before = guarded.keys.revocations()
+    guarded.keys.revoke(guarded.tokens["read"][3:19])
+    after = guarded.keys.revoke(guarded.tokens["read"][3:19])  # twice: the first time is kept
+    assert after.revoked_at is not None
+    assert guarded.keys.revocations()[0] == before[0] + 1 and guarded.keys.revocations()[1] is not None
 
 
 def _limited(tmp_path: Path, config: SecurityConfig) -> tuple[ASGIClient, KeyStore, ManualClock, Any]:
