@@ -42,9 +42,7 @@ class LiveServer:
 
     def flush(self) -> None:
         """Hand everything served so far to the prediction log."""
-        self.app.state.dataplane.sink.flush()
-        if self.sink is not None:
-            self.sink.flush()
+        self.app.state.dataplane.sink.flush_through()
 
 
 def free_port() -> int:

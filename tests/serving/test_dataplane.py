@@ -19,7 +19,7 @@ from modelport.foundation.errors import (
 )
 from modelport.serving.config import ModelConfig, ServerConfig
 from modelport.serving.dataplane import DataPlane, InferenceRequest
-from modelport.serving.predictions import PredictionRecord
+from modelport.serving.predictions import PredictionBlock, PredictionRecord
 
 pytestmark = pytest.mark.anyio
 ROW = [[5.1, 3.5, 1.4, 0.2]]
@@ -30,8 +30,8 @@ class ListSink:
         self.rows: list[PredictionRecord] = []
         self.event = threading.Event()
 
-    def record(self, rows: list[PredictionRecord]) -> None:
-        self.rows.extend(rows)
+    def record(self, items: list[PredictionBlock | PredictionRecord]) -> None:
+        self.rows.extend(row for item in items for row in (item.records() if isinstance(item, PredictionBlock) else [item]))
         self.event.set()
 
 

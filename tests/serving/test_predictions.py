@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelport.serving.predictions import build_records
+from modelport.serving.ids import PredictionIds
+from modelport.serving.predictions import PredictionBlock, SinkFeeder, build_records, failure_block
 
 NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
 COLUMNS = ["age", "city", "score"]
@@ -38,9 +39,36 @@ def test_a_numeric_tensor_keeps_its_numbers_and_string_labels_stay_strings() -> 
 
 
 def test_a_failed_request_is_recorded_with_its_error_and_unreadable_inputs_without_rows() -> None:
-    failed = build_records(("m", 1), None, [[1.0, "x", 3]], COLUMNS, NOW, 2.0, error=ValueError("boom"))
+    ids = PredictionIds(seed=b"t").new
+    failed = failure_block("m", 1, "primary", NOW, 2.0, [[1.0, "x", 3]], COLUMNS, ValueError("boom"), ids).records()
     assert (failed[0].status, failed[0].error, failed[0].outputs) == ("ValueError", "boom", None)
-    assert failed[0].inputs == {"age": 1.0, "city": "x", "score": 3}
-    ragged = build_records(("m", 1), None, {"age": [1.0, 2.0], "city": ["x"]}, COLUMNS, NOW, 2.0,
-                           error=ValueError("ragged"))
-    assert len(ragged) == 1 and ragged[0].inputs == {}
+    assert failed[0].inputs == {"age": 1.0, "city": "x", "score": 3} and len(failed[0].prediction_id) == 32
+    ragged = failure_block("m", 1, "shadow", NOW, 2.0, {"age": [1.0, 2.0], "city": ["x"]}, COLUMNS,
+                           ValueError("ragged"), ids, prediction_ids=["p-s2"]).records()
+    assert len(ragged) == 1 and ragged[0].inputs == {} and (ragged[0].prediction_id, ragged[0].route) == ("p-s2", "shadow")
+
+
+def test_a_block_holds_the_request_as_given_and_expands_to_the_same_records() -> None:
+    inputs, predictions = np.array([[31.0, 1.0, 2.0], [45.5, 0.0, 7.0]]), np.array([0, 1])
+    block = PredictionBlock("churn", 3, "primary", NOW, 4.5, ["a", "b"], inputs, COLUMNS, predictions)
+    assert block.inputs is inputs and block.predictions is predictions and block.rows == 2
+    assert block.records() == build_records(("churn", 3), ["a", "b"], inputs, COLUMNS, NOW, 4.5,
+                                            predictions=predictions)
+
+
+class Failing:
+    def record(self, rows: list[object]) -> None:
+        raise RuntimeError("disk full")
+
+
+def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_serving() -> None:
+    taken: list[object] = []
+
+    class Taking:
+        def record(self, rows: list[object]) -> None:
+            taken.extend(rows)
+
+    block = PredictionBlock("m", 1, "primary", NOW, 1.0, ["a"], np.zeros((1, 3)), COLUMNS, np.array([1]))
+    SinkFeeder(Taking()).submit(block)
+    assert taken == [block]
+    SinkFeeder(Failing()).submit(block)  # logged, not raised

@@ -8,7 +8,7 @@ compressed Arrow table. Why not JSON rows, nor Parquet files queried with DuckDB
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter, itemgetter
@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import InvalidInputError
-from modelport.monitoring import segments
+from modelport.monitoring import blocks, segments
 from modelport.monitoring.outputs import output_frame
 from modelport.monitoring.records import FIELDS, field_of
 from modelport.storage.database import reader
@@ -114,16 +114,26 @@ class PredictionLog:
         self.clock = clock or SystemClock()
 
     def write(self, rows: Iterable[Any]) -> int:
-        """Insert records in one transaction; returns how many were written."""
-        batch = list(rows)
-        if not batch:
+        """Insert records and serving's blocks in one transaction; returns how many rows were written."""
+        groups, records = _split(list(rows))
+        parts = [blocks.columns(group) for group in groups]
+        if not parts and not records:
             return 0
-        columns = _columns(batch)
-        models = [str(m) for m in columns["model"]]
         with self.engine.begin() as conn:
-            _insert_index(conn, columns, models)
-            conn.execute(insert(prediction_segments), _segment_rows(columns, models))
-        return len(batch)
+            sqlite = conn.dialect.name == "sqlite"
+            payloads = [_block_segment(part) for part in parts]
+            for part in parts:
+                _insert_index(conn, part.ids, [part.model] * len(part.ids), part.versions, part.index_times(sqlite),
+                              part.outputs_json)
+            if records:
+                columns = _columns(records)
+                models = [str(m) for m in columns["model"]]
+                times = [t.strftime(_SQLITE_TIME) for t in columns["time"]] if sqlite else columns["time"]
+                _insert_index(conn, columns["prediction_id"], models, columns["version"], times,
+                              list(map(_json, columns["outputs"])))
+                payloads += _segment_rows(columns, models)
+            conn.execute(insert(prediction_segments), payloads)
+        return sum(len(part.ids) for part in parts) + len(records)
 
     def window(self, model: str, window: timedelta, *, version: int | None = None, route: str | None = "primary",
                ok_only: bool = True, end: datetime | None = None, classes: list[Any] | None = None,
@@ -181,21 +191,40 @@ class PredictionLog:
         return removed
 
 
-def _insert_index(conn: Connection, columns: dict[str, list[Any]], models: list[str]) -> None:
-    """One `prediction_log` row per record, as tuples through the driver's executemany.
+def _split(items: list[Any]) -> tuple[list[list[Any]], list[Any]]:
+    """Blocks that go to columns whole, grouped by `blocks.columnar_key`, and the rest as per-row records."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    records: list[Any] = []
+    for item in items:
+        if not blocks.is_block(item):
+            records.append(item)
+        elif (key := blocks.columnar_key(item)) is not None:
+            groups.setdefault(key, []).append(item)
+        else:
+            records.extend(item.records())
+    return list(groups.values()), records
+
+
+def _block_segment(part: blocks.Columns) -> dict[str, Any]:
+    """The `prediction_segments` row of one model's columnar rows."""
+    low, high = pc.min_max(part.arrays["at"]).values()
+    return {"model": part.model, "first_at": low.as_py(), "last_at": high.as_py(), "rows": len(part.ids),
+            "payload": segments.encode_arrays(part.arrays)}
+
+
+def _insert_index(conn: Connection, ids: list[str], models: list[str], versions: Sequence[int | None], times: list[Any],
+                  outputs_json: Sequence[str | None]) -> None:
+    """One `prediction_log` row per prediction, as tuples through the driver's executemany.
 
     Why not `insert(prediction_log)` with dicts: in a serving process under load, SQLAlchemy's per-row
     parameter processing and the dicts it needs were a third of the log's CPU (py-spy of
     bench/monitoring/log_cost.py), much of it garbage collection the allocations set off.
+    `times` are already in the form the dialect stores (SQLite: SQLAlchemy's text).
     """
-    times: list[Any] = columns["time"]
-    if conn.dialect.name == "sqlite":
-        times = [t.strftime(_SQLITE_TIME) for t in times]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     marks = ", ".join([mark] * 5)  # placeholders only: every value goes as a parameter
     sql = f"INSERT INTO prediction_log (prediction_id, model, version, at, outputs) VALUES ({marks})"  # noqa: S608
-    conn.exec_driver_sql(sql, list(zip(columns["prediction_id"], models, columns["version"], times,
-                                       map(_json, columns["outputs"]), strict=True)))
+    conn.exec_driver_sql(sql, list(zip(ids, models, versions, times, outputs_json, strict=True)))
 
 
 def _by_model(models: list[str]) -> dict[str, list[int]]:

@@ -41,7 +41,12 @@ def encode(meta: dict[str, list[Any]], outputs: list[Any], probabilities: list[A
         arrays[name], as_json = _column(values)
         if as_json:
             json_columns.append(name)
-    return reencode(pa.table(arrays).replace_schema_metadata({_JSON_KEY: orjson.dumps(json_columns)}))
+    return encode_arrays(arrays, json_columns)
+
+
+def encode_arrays(arrays: dict[str, pa.Array], json_columns: Sequence[str] = ()) -> bytes:
+    """One segment from its Arrow columns (named and typed as `encode` makes them)."""
+    return reencode(pa.table(arrays).replace_schema_metadata({_JSON_KEY: orjson.dumps(list(json_columns))}))
 
 
 def reencode(table: pa.Table) -> bytes:

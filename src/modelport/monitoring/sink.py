@@ -33,6 +33,7 @@ class PredictionLogSink:
         self.dropped = 0
         self.written = 0
         self._buffer: deque[Any] = deque()
+        self._rows = 0  # rows in the buffer (a block holds several)
         self._max = max_buffer
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -43,17 +44,25 @@ class PredictionLogSink:
             self.start()
 
     def record(self, rows: list[Any]) -> None:
-        """Queue rows for the next flush; never blocks on I/O."""
+        """Queue records or serving's blocks for the next flush; never blocks on I/O."""
+        size = sum(map(_size, rows)) if len(rows) > 1 else _size(rows[0]) if rows else 0
         with self._lock:
             self._buffer.extend(rows)
-            overflow = len(self._buffer) - self._max
-            for _ in range(max(0, overflow)):
-                self._buffer.popleft()
-            self.dropped += max(0, overflow)
+            self._rows += size
+            if self._rows > self._max:
+                self._bound()
+
+    def _bound(self) -> None:
+        """Drop the oldest items while more than `max_buffer` rows wait (called holding the lock)."""
+        while self._rows > self._max and self._buffer:
+            size = _size(self._buffer.popleft())
+            self._rows -= size
+            self.dropped += size
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        """Rows waiting for the next flush."""
+        return self._rows
 
     def flush(self) -> int:
         """Write everything buffered now (in the caller's thread); returns rows written."""
@@ -61,6 +70,7 @@ class PredictionLogSink:
             with self._lock:
                 batch = list(self._buffer)
                 self._buffer.clear()
+                self._rows = 0
             if not batch:
                 return 0
             try:
@@ -77,10 +87,8 @@ class PredictionLogSink:
     def _requeue(self, batch: list[Any]) -> None:
         with self._lock:
             self._buffer.extendleft(reversed(batch))
-            overflow = len(self._buffer) - self._max
-            for _ in range(max(0, overflow)):
-                self._buffer.popleft()
-            self.dropped += max(0, overflow)
+            self._rows += sum(map(_size, batch))
+            self._bound()
 
     def start(self) -> None:
         """Start the background flusher (idempotent)."""
@@ -100,3 +108,8 @@ class PredictionLogSink:
             self._thread.join(timeout=30)
             self._thread = None
         self.flush()
+
+
+def _size(item: Any) -> int:
+    """Rows in a buffered item: a block's `rows`, one for a record or a dict."""
+    return 1 if isinstance(item, dict) else getattr(item, "rows", 1)

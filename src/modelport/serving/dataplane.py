@@ -37,7 +37,7 @@ from modelport.serving.inputs import cache_key, row_count
 from modelport.serving.limits import RequestLimits, check_limits
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.pool import ModelPool, ServedVersion
-from modelport.serving.predictions import NullSink, PredictionSink, SinkFeeder, build_records
+from modelport.serving.predictions import NullSink, PredictionBlock, PredictionSink, SinkFeeder, failure_block
 from modelport.serving.router import Router
 from modelport.serving.watcher import HotSwapWatcher
 from modelport.signatures.schema import Signature
@@ -113,7 +113,6 @@ class DataPlane:
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self, *, watch: bool = True) -> None:
         """Find the served models and start loading them in the background."""
-        self.sink.start()
         await self.watcher.poll_once()
         if watch:
             self._watch_task = asyncio.ensure_future(self.watcher.run())
@@ -137,7 +136,6 @@ class DataPlane:
         self.watcher.stop()
         if self._shadow_tasks:
             await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
-        self.sink.stop()
         self._executor.shutdown(wait=True)
         self._loader.shutdown(wait=False, cancel_futures=True)
 
@@ -296,11 +294,13 @@ class DataPlane:
     def _log_shadow(self, served: ServedVersion, request: InferenceRequest, start: float, ids: list[str], *,
                     result: InferenceResult | None = None, error: BaseException | None = None) -> None:
         latency_ms = (self.clock.monotonic() - start) * 1000
-        now = self.clock.now()
-        self.sink.submit(lambda: build_records(
-            served.key, ids, request.inputs, served.inputs.columns, now, latency_ms, route="shadow",
-            predictions=None if result is None else result.predictions,
-            probabilities=None if result is None else result.probabilities, error=error))
+        now, (model, version) = self.clock.now(), served.key
+        if result is not None:
+            self.sink.submit(PredictionBlock(model, version, "shadow", now, latency_ms, ids, request.inputs,
+                                             served.inputs.columns, result.predictions, result.probabilities))
+        elif error is not None:
+            self.sink.submit(failure_block(model, version, "shadow", now, latency_ms, request.inputs,
+                                           served.inputs.columns, error, self.ids.new, prediction_ids=ids))
 
     # --- accounting ---------------------------------------------------------------------
     def _account_success(self, served: ServedVersion, request: InferenceRequest, result: InferenceResult,
@@ -311,10 +311,9 @@ class DataPlane:
         self.metrics.child(self.metrics.rows, *labels).inc(len(result.prediction_ids))
         self.metrics.child(self.metrics.latency, *labels).observe(seconds)
         if self.sink.enabled:
-            now = self.clock.now()
-            self.sink.submit(lambda: build_records(
-                served.key, result.prediction_ids, request.inputs, served.inputs.columns, now, seconds * 1000,
-                predictions=result.predictions, probabilities=result.probabilities))
+            self.sink.submit(PredictionBlock(
+                served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000, result.prediction_ids,
+                request.inputs, served.inputs.columns, result.predictions, result.probabilities))
 
     def _account_failure(self, served: ServedVersion, request: InferenceRequest, exc: BaseException,
                          start: float) -> None:
@@ -323,10 +322,8 @@ class DataPlane:
         self.metrics.child(self.metrics.requests, *labels, outcome_of(exc)).inc()
         self.metrics.child(self.metrics.latency, *labels).observe(seconds)
         if self.sink.enabled:
-            now = self.clock.now()
-            self.sink.submit(lambda: build_records(
-                served.key, None, request.inputs, served.inputs.columns, now, seconds * 1000, error=exc,
-                new_ids=self.ids.new))
+            self.sink.submit(failure_block(served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000,
+                                           request.inputs, served.inputs.columns, exc, self.ids.new))
 
 
 def served_labels(served: ServedVersion) -> tuple[str, str]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,99 +32,111 @@ class PredictionRecord:
     error: str | None = None
 
 
+class PredictionBlock(NamedTuple):
+    """The rows of one served request (or shadow copy) as its arrays, handed to the log without per-row work.
+
+    The request path only builds this object; the log turns blocks into columns in its flusher thread,
+    many requests at once (monitoring/blocks.py), or into records with `records()` when it cannot.
+    A failed request has no ids yet (`prediction_ids` None): `records()` takes them from `new_ids`.
+    A named tuple because it is built once per request on the event loop: a frozen dataclass took 2.6 µs.
+    """
+
+    model: str
+    version: int | None
+    route: str  # "primary" or "shadow"
+    time: datetime
+    latency_ms: float
+    prediction_ids: list[str] | None
+    inputs: Any  # the request's inputs as the protocol decoded them
+    columns: list[str]  # the signature's column names
+    predictions: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    status: str = "ok"
+    error: str | None = None
+    new_ids: Callable[[int], list[str]] | None = None
+
+    @property
+    def rows(self) -> int:
+        """How many rows the block holds (a failed request counts as one until `records()` reads its inputs)."""
+        return len(self.prediction_ids) if self.prediction_ids is not None else 1
+
+    def records(self) -> list[PredictionRecord]:
+        """One record per row."""
+        return build_records((self.model, self.version), self.prediction_ids, self.inputs,
+                             self.columns, self.time, self.latency_ms, predictions=self.predictions,
+                             probabilities=self.probabilities, status=self.status, error=self.error, route=self.route,
+                             new_ids=self.new_ids)
+
+
+def failure_block(model: str, version: int, route: str, time: datetime, latency_ms: float, inputs: Any,
+                  columns: list[str], error: BaseException, new_ids: Callable[[int], list[str]],
+                  prediction_ids: list[str] | None = None) -> PredictionBlock:
+    """The block of a failed request: its error kind and message, no outputs."""
+    return PredictionBlock(model, version, route, time, latency_ms, prediction_ids, inputs, columns,
+                           status=type(error).__name__, error=str(error), new_ids=new_ids)
+
+
 @runtime_checkable
 class PredictionSink(Protocol):
-    """Receives prediction records; `record` must not block (queue and return)."""
+    """Receives prediction blocks (and records); `record` must not block (queue and return)."""
 
-    def record(self, rows: list[PredictionRecord]) -> None:
-        """Accept a group of records."""
+    def record(self, rows: list[PredictionBlock | PredictionRecord]) -> None:
+        """Accept a group of blocks or records."""
         ...
 
 
 class NullSink:
     """A sink that drops everything (the default until a prediction log is plugged in)."""
 
-    def record(self, rows: list[PredictionRecord]) -> None:
+    def record(self, rows: list[PredictionBlock | PredictionRecord]) -> None:
         """Drop the records."""
 
 
 class SinkFeeder:
-    """Builds records in a background thread so the event loop only appends a closure to a deque."""
+    """Hands each request's block to the sink as it is served: a constructor and a queue append, no thread.
 
-    def __init__(self, sink: PredictionSink, *, max_pending: int = 10_000) -> None:
+    Why no thread: a block costs nothing to build, and waking a builder thread per request cost more in
+    GIL hand-overs than the work it did (bench/monitoring/log_cost.py).
+    """
+
+    def __init__(self, sink: PredictionSink) -> None:
         self.sink = sink
         self.enabled = not isinstance(sink, NullSink)
-        self._pending: deque[Callable[[], list[PredictionRecord]]] = deque(maxlen=max_pending)
-        self._wake = threading.Event()
-        self._flushing = threading.Lock()  # a flush returns only once rows popped by another flush are handed over
-        self._stop = False
-        self._thread: threading.Thread | None = None
 
-    def submit(self, build: Callable[[], list[PredictionRecord]]) -> None:
-        """Queue a builder of records; a full queue drops the oldest (the log never slows serving)."""
+    def submit(self, block: PredictionBlock) -> None:
+        """Queue one block in the sink (a full sink drops its oldest rows: the log never slows serving)."""
         if not self.enabled:
             return
-        self._pending.append(build)
-        self._wake.set()
-
-    def start(self) -> None:
-        """Start the background thread (no-op for a NullSink)."""
-        if self.enabled and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="modelport-prediction-log", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Flush what is pending and stop."""
-        self._stop = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def flush(self) -> None:
-        """Build and hand over everything pending, in the caller's thread."""
-        with self._flushing:
-            while self._pending:
-                build = self._pending.popleft()
-                try:
-                    self.sink.record(build())
-                except Exception:  # a broken log must never break serving
-                    log.exception("prediction sink failed")
+        try:
+            self.sink.record([block])
+        except Exception:  # a broken log must never break serving
+            log.exception("prediction sink failed")
 
     def flush_through(self) -> None:
-        """Hand over everything pending and make the sink write it (tests and graceful shutdown)."""
-        self.flush()
+        """Make the sink write what it holds (feedback right after a prediction, tests, graceful shutdown)."""
         write = getattr(self.sink, "flush", None)
         if callable(write):
             write()
 
-    def _run(self) -> None:
-        while not self._stop:
-            self._wake.wait(timeout=1.0)
-            self._wake.clear()
-            self.flush()
-        self.flush()
-
 
 def build_records(
-    key: tuple[str, int], ids: list[str] | None, inputs: Any, columns: list[str], time: datetime, latency_ms: float,
+    key: tuple[str, int | None], ids: list[str] | None, inputs: Any, columns: list[str], time: datetime, latency_ms: float,
     *, predictions: np.ndarray | None = None, probabilities: np.ndarray | None = None,
-    error: BaseException | None = None, route: str = "primary", new_ids: Callable[[int], list[str]] | None = None,
+    status: str = "ok", error: str | None = None, route: str = "primary",
+    new_ids: Callable[[int], list[str]] | None = None,
 ) -> list[PredictionRecord]:
-    """One record per row of a request (in the log thread: this is where the cost of the log is paid).
+    """One record per row of a request (in the log's flusher, for blocks it cannot turn into columns at once).
 
     Rows without `ids` (a failed request) get theirs from `new_ids`, the server's id source.
     """
     rows = _input_rows(inputs, columns)
     count = len(predictions) if predictions is not None else len(rows) or 1
     ids = ids or (new_ids or PredictionIds().new)(count)
-    status = "ok" if error is None else type(error).__name__
-    message = None if error is None else str(error)
     outputs = _plain_list(predictions) if predictions is not None else [None] * count
     probas = np.asarray(probabilities, dtype=np.float64).tolist() if probabilities is not None else [None] * count
     rows = rows + [{} for _ in range(count - len(rows))]
     return [PredictionRecord(ids[i], key[0], key[1], route, time, rows[i], outputs[i], probas[i], latency_ms, status,
-                             message) for i in range(count)]
+                             error) for i in range(count)]
 
 
 def _input_rows(inputs: Any, columns: list[str]) -> list[dict[str, Any]]:

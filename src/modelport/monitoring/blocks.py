@@ -1,0 +1,150 @@
+"""Serving's request blocks as whole columns: the log's write path without Python work per row.
+
+A block (modelport.serving.predictions.PredictionBlock, read here by its attributes: monitoring does
+not import serving) holds one request's ids, inputs, predictions and probabilities as arrays, with one
+time, version, route and latency. The blocks of a flush that share a model, a signature and dtypes are
+concatenated by numpy and handed to Arrow column by column; what they hold is the same, value for value
+and type for type, as what the per-row records path (log.py `_columns`) stores for them.
+
+Why: at concurrency 64 the per-row path (a record object per row, then lists per field, `strftime`
+and JSON per row) cost 15 % of serving throughput, all of it Python holding the GIL in the serving
+process (bench/monitoring/log_cost.py; docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from modelport.monitoring.segments import INPUT_PREFIX
+
+_DUMP = orjson.OPT_SERIALIZE_NUMPY
+_TIME = pa.timestamp("us", tz="UTC")
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints the microseconds of a `us` timestamp with %S
+# Which dtypes keep their values through numpy -> Arrow exactly as `tolist()` -> Arrow keeps them.
+_WIDE = {"f": np.dtype(np.float64), "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+_MATRIX = frozenset(map(np.dtype, ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "?"]))  # not u8: past int64
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One model's rows of a flush: the segment's Arrow columns and the id index's column lists."""
+
+    model: str
+    arrays: dict[str, pa.Array]
+    ids: list[str]
+    versions: list[int | None]
+    outputs_json: list[str]
+
+    def index_times(self, sqlite: bool) -> list[Any]:
+        """The `at` of every row as the index table stores it (SQLite: SQLAlchemy's text form)."""
+        at = self.arrays["at"]
+        return (pc.strftime(at, format=_SQLITE_TIME) if sqlite else at).to_pylist()  # type: ignore[no-any-return]
+
+
+def is_block(item: Any) -> bool:
+    """Whether `item` is a block (rather than a record or a dict)."""
+    return hasattr(item, "records") and hasattr(item, "prediction_ids")
+
+
+def columnar_key(block: Any) -> tuple[Any, ...] | None:
+    """The group a block joins, or None when only the per-row path can store it.
+
+    Columnar: a successful request whose inputs are a numeric matrix of the signature's columns and
+    whose predictions are one number or string per row. Anything else (failures, column dicts, frames,
+    ragged rows, objects) goes through `block.records()`. Called once per request in the flusher: kept to
+    a few comparisons.
+    """
+    inputs, predictions, ids = block.inputs, block.predictions, block.prediction_ids
+    if type(inputs) is not np.ndarray or type(predictions) is not np.ndarray or ids is None or block.status != "ok":
+        return None
+    count, shape, width = len(ids), inputs.shape, len(block.columns)
+    if inputs.dtype not in _MATRIX or predictions.dtype.kind not in "biufU" or predictions.shape != (count,):
+        return None
+    # With the signature's columns: one row per matrix row (a lone row may come flat). Without (a tensor
+    # signature): each 2-D row is stored whole, as the list the records path makes of it.
+    fits = shape == (count, width) or (count == 1 and shape == (width,)) if width else (
+        len(shape) == 2 and shape[0] == count)
+    if not fits or not count or not shape[-1] or not isinstance(block.time, datetime):
+        return None
+    probabilities = block.probabilities
+    if probabilities is not None and not (type(probabilities) is np.ndarray and probabilities.ndim == 2
+                                          and len(probabilities) == count and probabilities.dtype.kind in "iuf"):
+        return None
+    return block.model, tuple(block.columns), inputs.dtype.kind, predictions.dtype.kind
+
+
+def columns(blocks: Sequence[Any]) -> Columns:
+    """The columns of blocks that share one `columnar_key`."""
+    first = blocks[0]
+    counts = np.fromiter((len(b.prediction_ids) for b in blocks), dtype=np.int64, count=len(blocks))
+    spread = None if counts.max() == 1 else np.repeat(np.arange(len(blocks)), counts)
+    predictions = _outputs(np.concatenate([b.predictions for b in blocks]))
+    ids = list(chain.from_iterable(b.prediction_ids for b in blocks))
+    arrays: dict[str, pa.Array] = {
+        "prediction_id": pa.array(ids, type=pa.string()),
+        "version": _per_row([b.version for b in blocks], pa.int64(), spread),
+        "route": _per_row([str(b.route or "primary")[:16] for b in blocks], pa.string(), spread),
+        "at": _per_row([b.time for b in blocks], _TIME, spread),
+        "status": pa.array(["ok"] * int(counts.sum()), type=pa.string()),
+        "latency_ms": _per_row([float(b.latency_ms) for b in blocks], pa.float64(), spread),
+        "error": pa.nulls(int(counts.sum()), type=pa.string()),
+        "outputs": pa.array(predictions),
+        "probabilities": _probabilities([b.probabilities for b in blocks], counts),
+        **_inputs([b.inputs for b in blocks], first.columns),
+    }
+    return Columns(str(first.model), arrays, ids, arrays["version"].to_pylist(), _json_texts(predictions))
+
+
+def _per_row(values: list[Any], kind: pa.DataType, spread: np.ndarray | None) -> pa.Array:
+    """One value per block, repeated for each of its rows."""
+    array = pa.array(values, type=kind)
+    return array if spread is None else array.take(pa.array(spread))
+
+
+def _outputs(predictions: np.ndarray) -> np.ndarray:
+    kind = predictions.dtype.kind
+    return predictions.astype(_WIDE[kind], copy=False) if kind in _WIDE else predictions
+
+
+def _json_texts(predictions: np.ndarray) -> list[str]:
+    """Each prediction as the JSON text the index stores (what `orjson.dumps` gives for the plain value)."""
+    if predictions.dtype.kind == "U":
+        return [orjson.dumps(value).decode() for value in predictions.tolist()]
+    # One dump of the whole array, split at its commas: numbers and booleans contain none.
+    return orjson.dumps(predictions, option=_DUMP)[1:-1].decode().split(",")
+
+
+def _probabilities(blocks: list[np.ndarray | None], counts: np.ndarray) -> pa.Array:
+    """Per-row probability lists (null for the rows of blocks without them), as the records path types them."""
+    total = int(counts.sum())
+    present = [p for p in blocks if p is not None]
+    if not present:
+        return pa.nulls(total, type=pa.null())
+    widths = np.repeat(np.fromiter((0 if p is None else p.shape[1] for p in blocks), np.int64, len(blocks)), counts)
+    offsets = np.zeros(total + 1, dtype=np.int32)
+    np.cumsum(widths, out=offsets[1:])
+    values = np.concatenate([p.astype(np.float64, copy=False).reshape(-1) for p in present])
+    missing = None if len(present) == len(blocks) else pa.array(widths == 0)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=missing)
+
+
+def _inputs(matrices: list[np.ndarray], names: list[str]) -> dict[str, pa.Array]:
+    """One Arrow column per signature column from the stacked input matrices (or one list column, `input`)."""
+    width = len(names)
+    stacked = np.concatenate([m if m.ndim == 2 else m.reshape(1, width) for m in matrices])
+    wide = _WIDE[stacked.dtype.kind]
+    if not names:
+        count, size = stacked.shape
+        offsets = pa.array(np.arange(0, count * size + 1, size, dtype=np.int32))
+        return {INPUT_PREFIX + "input": pa.ListArray.from_arrays(offsets, pa.array(stacked.astype(wide).reshape(-1)))}
+    by_column = np.ascontiguousarray(stacked.T, dtype=wide)
+    return {INPUT_PREFIX + str(name): pa.array(by_column[j]) for j, name in enumerate(names)}

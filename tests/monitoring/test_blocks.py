@@ -1,0 +1,144 @@
+"""Serving's blocks in the prediction log: stored column by column, exactly as their per-row records would be."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from modelport.foundation.errors import InvalidInputError
+from modelport.monitoring import blocks, segments
+from modelport.monitoring.log import PredictionLog
+from modelport.monitoring.service import Monitoring
+from modelport.monitoring.sink import PredictionLogSink
+from modelport.serving.ids import PredictionIds
+from modelport.serving.predictions import PredictionBlock, failure_block
+from modelport.storage.database import make_engine, upgrade
+
+from .builders import START, record
+
+COLUMNS = ["a", "b", "c"]
+IDS = PredictionIds(seed=b"blocks")
+
+
+def block(inputs: Any, predictions: Any, *, probabilities: Any = None, model: str = "m", version: int = 1,
+          route: str = "primary", minutes: float = 1.0, columns: list[str] = COLUMNS) -> PredictionBlock:
+    count = len(predictions) if predictions is not None else 1
+    return PredictionBlock(model, version, route, START - timedelta(minutes=minutes), 2.5 * count, IDS.new(count),
+                           inputs, columns, predictions, probabilities)
+
+
+def varied() -> list[PredictionBlock]:
+    """Blocks of every columnar shape, interleaved as a flush would see them."""
+    proba = np.array([[0.25, 0.75], [0.5, 0.5]])
+    return [
+        block(np.array([[1.5, 2.0, -3.0], [4.0, np.nan, 6.0]]), np.array([0, 1]), probabilities=proba),
+        block(np.array([7.0, 8.0, 9.0]), np.array([1]), minutes=0.5),  # one row sent as a flat vector
+        block(np.array([[1, 2, 3]], dtype=np.int32), np.array(["yes"]), model="n"),
+        block(np.array([[1.0, 2.0, 3.0]], dtype=np.float32), np.array([2.5]), model="r", version=2),
+        block(np.array([[0.0, 0.0, 1.0]]), np.array([1]), route="shadow", probabilities=np.array([[0.1, 0.9]])),
+        block(np.array([[True, False, True]]), np.array([True]), model="b"),
+        block(np.array([[1.0, 2.0, 3.0]]), np.array([np.nan, 1e-7])[:1], model="r", version=2, minutes=3),
+        block(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]), model="t", columns=[]),  # a tensor signature
+        block(np.array([[5, 6]]), np.array([1]), model="u", columns=[], minutes=2),
+    ]
+
+
+def fresh_log(path: Path) -> PredictionLog:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    return PredictionLog(engine)
+
+
+def stored(log: PredictionLog) -> tuple[list[Any], list[dict[str, Any]], dict[str, pa.DataType]]:
+    """The id index's rows, the segments' rows and their column types, in id order."""
+    with log.engine.connect() as conn:
+        index = conn.execute(sa.text("SELECT prediction_id, model, version, at, outputs FROM prediction_log "
+                                     "ORDER BY prediction_id")).all()
+        payloads = conn.execute(sa.text("SELECT payload FROM prediction_segments")).scalars().all()
+    tables = [segments.decode(p) for p in payloads]
+    types: dict[str, pa.DataType] = {}
+    for table in tables:
+        types.update({name: table.schema.field(name).type for name in table.column_names if
+                      not pa.types.is_null(table.schema.field(name).type)})
+    rows = sorted(({k: _nan_free(v) for k, v in row.items()} for t in tables for row in t.to_pylist()),
+                  key=lambda r: r["prediction_id"])
+    return [tuple(r) for r in index], rows, types
+
+
+def _nan_free(value: Any) -> Any:
+    """NaN as a string, so that rows holding one can compare equal."""
+    return "NaN" if isinstance(value, float) and value != value else value
+
+
+def test_blocks_store_the_same_index_rows_values_and_types_as_their_records(tmp_path: Path) -> None:
+    given = varied()
+    assert all(blocks.columnar_key(b) is not None for b in given)
+    columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
+    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 11
+    assert stored(columnar) == stored(per_row)
+
+
+def test_a_window_of_blocks_reads_like_a_window_of_records(tmp_path: Path) -> None:
+    given = [b for b in varied() if b.model == "m"]
+    columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
+    columnar.write(given)
+    per_row.write([r for b in given for r in b.records()])
+    read = {name: log.window("m", timedelta(hours=1), end=START, route=None, classes=[0, 1])
+            for name, log in (("columnar", columnar), ("rows", per_row))}
+    assert len(read["columnar"]) == 4
+    for part in ("inputs", "outputs", "meta"):
+        pd.testing.assert_frame_equal(getattr(read["columnar"], part), getattr(read["rows"], part))
+
+
+def test_what_columns_cannot_hold_goes_row_by_row_in_the_same_write(monitoring: Monitoring) -> None:
+    frame = pd.DataFrame({"a": [1.0], "b": ["x"], "c": [2]})
+    failed = failure_block("m", 1, "primary", START - timedelta(minutes=1), 3.0, [[1.0, "bad", 3]], COLUMNS,
+                           ValueError("not a number"), IDS.new)
+    odd = [block(frame, np.array([1])), block({"a": np.array([1.0]), "b": np.array([2.0]), "c": np.array([3.0])},
+                                              np.array([0])), block(np.array([[1.0, 2.0]]), np.array([1])),
+           block(np.array([[1.0, 2.0, 3.0]]), np.array([[1, 2]])), failed]
+    assert [blocks.columnar_key(b) for b in odd] == [None] * 5
+    assert monitoring.log.write([*odd, *varied(), record()]) == 5 + 11 + 1
+    window = monitoring.log.window("m", timedelta(hours=1), end=START, ok_only=False, route=None)
+    assert len(window) == 5 + 4 + 1 and window.meta["status"].tolist().count("ValueError") == 1
+    assert {"2.0", "bad", "x"} <= set(window.inputs["b"].dropna().astype(str))  # mixed types: kept as JSON
+
+
+def test_a_block_with_a_time_that_is_not_a_datetime_is_refused(monitoring: Monitoring) -> None:
+    bad = PredictionBlock("m", 1, "primary", "yesterday", 1.0, ["id1"], np.zeros((1, 3)), COLUMNS,  # type: ignore[arg-type]
+                          np.array([1]))
+    with pytest.raises(InvalidInputError, match="prediction time must be a datetime"):
+        monitoring.log.write([bad])
+    assert monitoring.log.count() == 0
+
+
+def test_block_times_are_stored_in_utc_whatever_their_zone(monitoring: Monitoring) -> None:
+    east = START.astimezone(timezone(timedelta(hours=5)))
+    given = PredictionBlock("m", 1, "primary", east, 1.0, ["id1"], np.zeros((1, 3)), COLUMNS, np.array([1]))
+    monitoring.log.write([given])
+    assert monitoring.log.window("m", timedelta(minutes=1), end=START).meta["at"].tolist() == [pd.Timestamp(START)]
+
+
+def test_feedback_finds_block_predictions_on_every_database(any_db_monitoring: Monitoring) -> None:
+    given = [block(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), np.array([0, 1])),
+             block(np.array([[1.0, 2.0, 3.0]]), np.array([2.5]), model="r")]
+    any_db_monitoring.log.write(given)
+    ids = [i for b in given for i in b.prediction_ids or []]
+    result = any_db_monitoring.submit_feedback([{"prediction_id": ids[0], "label": 0}, {"prediction_id": ids[2], "label": 1}])
+    assert [o.status for o in result.outcomes] == ["accepted", "type_mismatch"]  # 2.5 is a regression output
+    assert len(any_db_monitoring.log.window("m", timedelta(hours=1), end=START)) == 2
+
+
+def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
+    sink = PredictionLogSink(fresh_log(tmp_path / "log.db"), autostart=False, max_buffer=5)
+    sink.record([block(np.zeros((3, 3)), np.zeros(3))])
+    sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
+    assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
+    assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
