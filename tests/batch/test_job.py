@@ -138,13 +138,17 @@ def test_resume_keeps_the_version_the_job_started_with(models: Models, tmp_path:
 
 
 @pytest.mark.slow
-def test_processes_give_the_same_output_as_threads(models: Models, tmp_path: Path) -> None:
-    iris_rows(models.iris_x, 4).to_parquet(tmp_path / "in.parquet")
+@pytest.mark.parametrize("row_group", [None, 100, 200])  # one reader; splits of one and of two chunks
+def test_processes_give_the_same_output_as_threads(models: Models, tmp_path: Path, row_group: int | None) -> None:
+    iris_rows(models.iris_x, 4).to_parquet(tmp_path / "in.parquet", row_group_size=row_group)
     common = {"input": str(tmp_path / "in.parquet"), "chunk_rows": 100, "workers": 2, "with_proba": True}
     threads = _score(models, tmp_path, output=str(tmp_path / "t"), parallel="threads", **common)
     processes = _score(models, tmp_path, output=str(tmp_path / "p"), parallel="processes", **common)
-    assert threads.rows_scored == processes.rows_scored == 600
-    pd.testing.assert_frame_equal(read_output(tmp_path / "t"), read_output(tmp_path / "p"))
+    assert threads.rows_scored == processes.rows_scored == 600 and threads.chunks == processes.chunks == 6
+    out = read_output(tmp_path / "t")
+    pd.testing.assert_frame_equal(out, read_output(tmp_path / "p"))
+    assert out["row"].tolist() == list(range(600))
+    np.testing.assert_array_equal(out["prediction"], expected(models.iris, iris_rows(models.iris_x, 4), FEATURES))
 
 
 def test_auto_parallelism_uses_processes_only_for_models_that_hold_the_gil() -> None:

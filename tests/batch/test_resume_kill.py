@@ -70,10 +70,15 @@ def _output_rows(output: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["folder", "sqlite-table"])
-def test_resume_after_kill_9_loses_no_row_and_writes_none_twice(models: Models, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "row_group"),
+    [("folder", 5_000), ("sqlite-table", 5_000), ("folder", 2 * CHUNK_ROWS)],  # the last: workers read splits
+)
+def test_resume_after_kill_9_loses_no_row_and_writes_none_twice(
+    models: Models, tmp_path: Path, kind: str, row_group: int
+) -> None:
     frame = iris_rows(models.iris_x, 200)  # 30,000 rows, 100 chunks
-    frame.to_parquet(tmp_path / "in.parquet", row_group_size=5_000)
+    frame.to_parquet(tmp_path / "in.parquet", row_group_size=row_group)
     output = f"sqlite:///{tmp_path / 'out.db'}" if kind == "sqlite-table" else str(tmp_path / "out")
     committed = _kill_after_commits(str(tmp_path / "in.parquet"), output, models, commits=5)
     assert 5 <= committed < 100, "the kill must land mid-job"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from modelport.batch.local import PARALLEL_MODES, WorkerSetup, choose_parallel, run_local, score_and_commit
+from modelport.batch.local import PARALLEL_MODES, WorkerSetup, choose_parallel, run_local, score_item
 from modelport.batch.progress import Progress, make_progress
 from modelport.batch.scoring import Layout, plan_layout
 from modelport.batch.sinks import Sink, open_sink
-from modelport.batch.sources import Chunk, Source, chunks, open_source
+from modelport.batch.sources import Chunk, ParquetSource, Source, chunks, open_source
 from modelport.batch.spec import ChunkStats, JobSpec, JobState
+from modelport.batch.splits import Split, SplitReader, plan_splits
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import ConflictError, InvalidInputError
 from modelport.foundation.names import parse_ref
@@ -176,12 +177,32 @@ class _Run:
         return record
 
     def _run_local(self, workers: int, parallel: str, progress: Progress) -> None:
-        setup = WorkerSetup(self.settings, self.model.record.ref, self.spec, self.layout)
+        reader, items = self._work_items()
+        setup = WorkerSetup(self.settings, self.model.record.ref, self.spec, self.layout, reader)
 
-        def work(chunk: Chunk) -> ChunkStats:
-            return score_and_commit(self.model, self.layout, self.sink, chunk)
+        def work(item: Chunk | Split) -> list[ChunkStats]:
+            return score_item(self.model, self.layout, self.sink, reader, item)
 
-        run_local(self._todo(), work, self._on_done(progress), workers=workers, parallel=parallel, setup=setup)
+        run_local(items, work, self._on_done(progress), workers=workers, parallel=parallel, setup=setup)
+
+    def _work_items(self) -> tuple[SplitReader | None, Iterator[Chunk | Split]]:
+        """Splits that the workers read themselves where the input allows, else chunks read here."""
+        source = self.source
+        splits = None
+        if isinstance(source, ParquetSource):
+            splits = plan_splits(source, self.layout.read_columns, self.spec.chunk_rows)
+        if splits is None or not isinstance(source, ParquetSource):
+            return None, self._todo()
+        reader = SplitReader(source, tuple(self.layout.read_columns), self.spec.chunk_rows)
+        return reader, iter(self._splits_todo(splits))
+
+    def _splits_todo(self, splits: list[Split]) -> list[Split]:
+        todo = []
+        for split in splits:
+            done = frozenset(i for i in split.chunk_indexes(self.spec.chunk_rows) if i in self.done)
+            if len(done) < len(split.chunk_indexes(self.spec.chunk_rows)):
+                todo.append(replace(split, skip=done))
+        return todo
 
     def _run_ray(self, address: str | None, workers: int, progress: Progress) -> None:
         from modelport.batch.ray_engine import RayJob, run_ray

@@ -113,7 +113,8 @@ class ParquetSource:
         self.paths = paths
         self._local = is_local(fs)
 
-    def _file(self, path: str) -> Any:
+    def file(self, path: str) -> Any:
+        """The Parquet reader of one of the input's files."""
         import pyarrow.parquet as pq
 
         # A local file is read by Arrow's own reader, which releases the GIL (a Python file object
@@ -122,15 +123,15 @@ class ParquetSource:
         return pq.ParquetFile(path if self._local else self.fs.open(path, "rb"), pre_buffer=False)
 
     def columns(self) -> list[str]:
-        return list(self._file(self.paths[0]).schema_arrow.names)
+        return list(self.file(self.paths[0]).schema_arrow.names)
 
     def total_rows(self) -> int | None:
-        return sum(int(self._file(p).metadata.num_rows) for p in self.paths)
+        return sum(int(self.file(p).metadata.num_rows) for p in self.paths)
 
     def frames(self, columns: Sequence[str], batch_rows: int = 65_536) -> Iterator[pd.DataFrame]:
         for path in self.paths:
-            handle = self._file(path)
-            _require(columns, handle.schema_arrow.names, path)
+            handle = self.file(path)
+            require_columns(columns, handle.schema_arrow.names, path)
             # One thread per file: the job's own workers keep the other cores busy predicting and writing.
             batches = handle.iter_batches(batch_size=batch_rows, columns=list(columns), use_threads=False)
             for batch in batches:
@@ -187,7 +188,7 @@ class CsvSource:
         wanted = set(columns)
         for path in self.paths:
             with self.fs.open(path, "rb") as handle:
-                _require(columns, [str(c) for c in pd.read_csv(handle, nrows=0).columns], path)
+                require_columns(columns, [str(c) for c in pd.read_csv(handle, nrows=0).columns], path)
             with self.fs.open(path, "rb") as handle:
                 reader = pd.read_csv(handle, dtype=str, usecols=lambda name: name in wanted, chunksize=batch_rows)
                 for block in reader:
@@ -236,7 +237,7 @@ class JsonLinesSource:
             with self.fs.open(path, "rb") as handle:
                 reader = pd.read_json(handle, lines=True, chunksize=batch_rows, dtype=False)
                 for block in reader:
-                    _require(columns, [str(c) for c in block.columns], path)
+                    require_columns(columns, [str(c) for c in block.columns], path)
                     yield block[list(columns)]
 
 
@@ -284,24 +285,28 @@ class SqlSource:
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(self._statement())
                 keys = list(result.keys())
-                _require(columns, keys, "the query")
+                require_columns(columns, keys, "the query")
                 for rows in result.partitions():
                     yield pd.DataFrame.from_records(rows, columns=keys)[list(columns)]
         finally:
             engine.dispose()
 
 
-def _require(columns: Sequence[str], present: Sequence[str], where: str) -> None:
+def require_columns(columns: Sequence[str], present: Sequence[str], where: str) -> None:
+    """Fail on the first of `columns` missing from `present`, naming it and `where` it was looked for."""
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValidationError(missing[0], f"missing column in {where} (it has: {', '.join(present)})")
 
 
-def chunks(frames: Iterator[pd.DataFrame], chunk_rows: int) -> Iterator[Chunk]:
-    """Cut a stream of frames into numbered chunks of exactly `chunk_rows` rows (the last may be shorter)."""
+def chunks(frames: Iterator[pd.DataFrame], chunk_rows: int, *, first: int = 0, start: int = 0) -> Iterator[Chunk]:
+    """Cut a stream of frames into numbered chunks of exactly `chunk_rows` rows (the last may be shorter).
+
+    `first` and `start` number a stream that begins mid-input (a split) at chunk `first`, row `start`.
+    """
     pending: list[pd.DataFrame] = []
     held = 0
-    index = start = 0
+    index = first
     for frame in frames:
         pending.append(frame)
         held += len(frame)
