@@ -24,9 +24,16 @@ def section(document: dict[str, Any]) -> str:
         "process start and model load. Peak memory is the summed RSS of the whole process tree (Ray: driver, "
         "raylet and workers). `mlflow models predict` reads CSV or JSON only and loads its whole input into "
         "memory, so it is given the first 1,000,000 rows of the same data as CSV (its row count is in its line).",
-        "The 10-million-row input is a 2.8 GiB Parquet file: the issue's 2 GB streaming run, with its peak memory.",
-        "The machine was shared with other engineers' work while this ran, so single figures are noisy (a floor "
-        "measured while a neighbour was busy can come out below modelport's own run); rerun to compare.",
+        "The 10-million-row input is a 2.8 GiB Parquet file (2.3 GiB plain): the issue's 2 GB streaming run, "
+        "with its peak memory.",
+        "Every input is written twice: *dictionary*, pyarrow's (and so pandas') default, which for a "
+        "100,000-row group of unique floats dictionary-encodes every column; and *plain*, what Spark, DuckDB "
+        "and Polars write for such columns (bench/batch/data.py says why). The floor reads neither: it predicts "
+        "on the values already in memory.",
+        f"Each line is the median of {document.get('rounds', 1)} rounds run one after another (floor, then every "
+        "configuration on both encodings, then again), with every round's rows/s; peak memory is the highest of "
+        "the rounds. The 2-core machine was shared with other engineers' benchmarks while this ran "
+        f"(load average {_load(document)}), so single rounds are noisy; the medians and ratios much less.",
         "",
     ]
     for model in NAMES:
@@ -37,18 +44,18 @@ def section(document: dict[str, Any]) -> str:
         lines += [
             f"### {NAMES[model]}, {rows[0]['rows']:,} rows",
             "",
-            "| system | rows/s | of the floor | seconds (wall) | peak memory |",
-            "| --- | ---: | ---: | ---: | ---: |",
+            "| system | rows/s (median) | of the floor | seconds (wall) | peak memory | rows/s of each round |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
         ]
         for r in rows:
             if not r.get("ok"):
-                lines.append(f"| {r['system']} | failed: {r.get('error', 'see bench/.work/batch/logs')} | | | |")
+                lines.append(f"| {r['system']} | failed: {r.get('error', 'see bench/.work/batch/logs')} | | | | |")
                 continue
             share = f"{100 * r['rows_per_second'] / floor:.0f} %" if floor else "-"
             name = r["system"] if r["rows"] == rows[0]["rows"] else f"{r['system']}, {r['rows']:,} rows"
             lines.append(
                 f"| {name} | {r['rows_per_second']:,} | {share} | {r['seconds']} ({r['wall_seconds']}) "
-                f"| {r['peak_rss_mib']:,} MiB |"
+                f"| {r['peak_rss_mib']:,} MiB | {_each(r)} |"
             )
         lines.append("")
     lines += _stages(document.get("stages") or {}, document.get("load_average"))
@@ -68,33 +75,52 @@ def write_section(path: Path, document: dict[str, Any]) -> None:
     path.write_text(text)
 
 
+def _load(document: dict[str, Any]) -> str:
+    load = document.get("load_average")
+    return f"{load[0]:.1f} at the end of the run" if load else "not recorded"
+
+
+def _each(result: dict[str, Any]) -> str:
+    return ", ".join(f"{v / 1e6:.2f}M" for v in result.get("rounds_rows_per_second", []))
+
+
 def _stages(stages: dict[str, Any], load: list[float] | None) -> list[str]:
-    """Where the fast model's job spends CPU, stage by stage, against the floor's predict."""
-    spent = stages.get("cpu_ms_per_chunk")
-    if not spent:
+    """Where the fast model's job spends CPU, stage by stage and encoding by encoding, against the floor."""
+    spent = {encoding: s.get("cpu_ms_per_chunk") for encoding, s in stages.items() if s}
+    if not spent or not all(spent.values()):
         return []
-    floor_name = next(k for k in spent if k.startswith("floor"))
-    job = {k: v for k, v in spent.items() if k != floor_name}
-    total = sum(job.values())
+    encodings = list(spent)
+    first = spent[encodings[0]]
+    floor_name = next(k for k in first if k.startswith("floor"))
+    names = [k for k in first if k != floor_name]
+    totals = {e: sum(spent[e][k] for k in names) for e in encodings}
+    chunk_rows = next(iter(stages.values()))["chunk_rows"]
     lines = [
-        f"### Where the time goes: fast model, CPU ms per {stages['chunk_rows']:,}-row chunk",
+        f"### Where the time goes: fast model, CPU ms per {chunk_rows:,}-row chunk",
         "",
         "`python -m bench.batch.stages` runs the job's own functions one after another on one thread "
-        "(process CPU time, so Arrow's and BLAS's helper threads count; CPU time moves little when "
-        "neighbours load the machine" + (f"; load average {load[0]:.1f} at the end of the run" if load else "") + ").",
+        "(process CPU time, so Arrow's and BLAS's helper threads count; CPU time moves less than wall time when "
+        "neighbours load the machine, but it does move: memory bandwidth is shared"
+        + (f"; load average {load[0]:.1f} at the end of the run" if load else "")
+        + ").",
         "",
-        "| stage | CPU ms per chunk | of the job |",
-        "| --- | ---: | ---: |",
+        "| stage | " + " | ".join(f"{e} input: CPU ms" for e in encodings) + " |",
+        "| --- |" + " ---: |" * len(encodings),
     ]
-    lines += [f"| {name} | {ms} | {100 * ms / total:.0f} % |" for name, ms in job.items()]
+    lines += [f"| {name} | " + " | ".join(f"{spent[e][name]}" for e in encodings) + " |" for name in names]
     lines += [
-        f"| **the job, all stages** | **{total:.1f}** | 100 % |",
-        f"| {floor_name} | {spent[floor_name]} | |",
+        "| **the job, all stages** | " + " | ".join(f"**{totals[e]:.1f}**" for e in encodings) + " |",
+        f"| {floor_name} | " + " | ".join(f"{spent[e][floor_name]}" for e in encodings) + " |",
         "",
-        f"The job's own predict stage is the floor's work (the floor's CPU also counts the BLAS threads "
-        f"that wait busily; its rows/s above is wall time). On 2 cores all stages together take at least "
-        f"{total / 2:.1f} ms of wall time per chunk against {job['predict']} ms for predict alone on one "
-        f"core: at most {100 * job['predict'] / (total / 2):.0f} % of the floor, before any waiting.",
+        "The job's predict stage is the floor's work; the floor predicts on one core (its BLAS threads "
+        "spin while they wait, which its CPU counts). On 2 cores, with every stage spread over both, a "
+        "chunk takes at least half the job's CPU in wall time: "
+        + "; ".join(
+            f"{e}: {totals[e] / 2:.1f} ms against {spent[e]['predict']} ms for predict alone, at most "
+            f"{100 * spent[e]['predict'] / (totals[e] / 2):.0f} % of the floor"
+            for e in encodings
+        )
+        + ", before any waiting.",
         "",
     ]
     return lines

@@ -44,22 +44,26 @@ def main(argv: list[str] | None = None) -> None:
     data.register_models(WORK / "home")
     results: list[dict[str, Any]] = []
     for model, rows in sizes.items():
-        parquet = data.write_parquet(WORK / f"{model}-{rows}.parquet", rows, seed=1 if model == "rf" else 0)
-        results.append(_floor(model, parquet, env))
-        for label, engine, workers, parallel in CONFIGS:
-            if options.only and options.only not in label:
-                continue
-            results.append(_modelport(label, model, parquet, env, engine, workers, parallel))
+        seed = 1 if model == "rf" else 0
+        inputs = {
+            encoding: data.write_parquet(data.parquet_path(WORK, model, rows, encoding), rows, seed, encoding)
+            for encoding in data.ENCODINGS
+        }
+        results += _rounds(model, inputs, env, options)
         if not options.skip_mlflow:
             capped = min(rows, MLFLOW_MAX_ROWS)
-            seed = 1 if model == "rf" else 0
-            results.append(_mlflow(model, data.write_parquet(WORK / f"{model}-{capped}.parquet", capped, seed), env))
+            results.append(
+                _mlflow(model, data.write_parquet(data.parquet_path(WORK, model, capped), capped, seed), env)
+            )
         _print(results[-1])
-    stages = _stages(WORK / f"lr-{sizes['lr']}.parquet", env)
+    stages = {
+        encoding: _stages(data.parquet_path(WORK, "lr", sizes["lr"], encoding), env) for encoding in data.ENCODINGS
+    }
     document = {
         "machine": describe(),
         "chunk_rows": CHUNK_ROWS,
         "quick": options.quick,
+        "rounds": options.rounds,
         "results": results,
         "stages": stages,
         "load_average": os.getloadavg(),
@@ -70,12 +74,43 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {out} and the Batch section of docs/benchmarks.md")
 
 
+def _rounds(
+    model: str, inputs: dict[str, Path], env: dict[str, str], options: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The floor and every configuration on every encoding, one after another, `rounds` times; the medians."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(options.rounds):
+        floor = _floor(model, inputs["dictionary"], env)  # the same values in memory, whatever the encoding
+        runs.setdefault(floor["system"], []).append(floor)
+        _print(floor)
+        for label, engine, workers, parallel in CONFIGS:
+            if options.only and options.only not in label:
+                continue
+            for encoding, parquet in inputs.items():
+                done = _modelport(f"{label}, {encoding}", model, parquet, env, engine, workers, parallel)
+                runs.setdefault(done["system"], []).append(done)
+                _print(done)
+    return [_median(same) for same in runs.values()]
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median speed, with every round's rows/s and the highest peak memory of all rounds."""
+    ok = sorted((r for r in runs if r["ok"]), key=lambda r: r["rows_per_second"])
+    middle = dict(ok[(len(ok) - 1) // 2] if ok else runs[0])
+    middle["rounds_rows_per_second"] = [r["rows_per_second"] for r in runs]
+    middle["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    return middle
+
+
 def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1M/100k rows instead of 10M/1M")
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--only", default="", help="run only modelport configurations whose label contains this")
-    return parser.parse_args(argv)
+    parser.add_argument("--rounds", type=int, help="run everything this many times, alternating (3; --quick: 1)")
+    options = parser.parse_args(argv)
+    options.rounds = options.rounds or (1 if options.quick else 3)
+    return options
 
 
 def _row(system: str, model: str, rows: int, measured: Measured, job_seconds: float | None) -> dict[str, Any]:
@@ -102,7 +137,8 @@ def _floor(model: str, parquet: Path, env: dict[str, str]) -> dict[str, Any]:
 def _modelport(
     label: str, model: str, parquet: Path, env: dict[str, str], engine: str, workers: int, parallel: str
 ) -> dict[str, Any]:
-    output = WORK / "out" / f"{model}-{engine}-{workers}-{parallel}"
+    name = f"{model}-{engine}-{workers}-{parallel}-{parquet.stem}"
+    output = WORK / "out" / name
     shutil.rmtree(output, ignore_errors=True)
     command = [
         sys.executable,
@@ -117,7 +153,7 @@ def _modelport(
         str(workers),
         parallel,
     ]
-    measured = run(command, env=env, log=WORK / "logs" / f"{model}-{engine}-{workers}-{parallel}.log")
+    measured = run(command, env=env, log=WORK / "logs" / f"{name}.log")
     done = json.loads(measured.stdout.splitlines()[-1]) if measured.returncode == 0 else {"rows": 0, "seconds": 0}
     shutil.rmtree(output, ignore_errors=True)
     return _row(label, model, int(done["rows"]), measured, done["seconds"])
