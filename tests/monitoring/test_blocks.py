@@ -47,6 +47,8 @@ def varied() -> list[PredictionBlock]:
         block(np.array([[1.0, 2.0, 3.0]]), np.array([np.nan, 1e-7])[:1], model="r", version=2, minutes=3),
         block(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]), model="t", columns=[]),  # a tensor signature
         block(np.array([[5, 6]]), np.array([1]), model="u", columns=[], minutes=2),
+        block([[1.0, 2, 3], [True, 5.5, 6.0]], np.array([0, 1])),  # v1 instances: read as numpy reads them
+        block([[1, 2, 3]], np.array(["no"]), model="n"),
     ]
 
 
@@ -79,9 +81,9 @@ def _nan_free(value: Any) -> Any:
 
 def test_blocks_store_the_same_index_rows_values_and_types_as_their_records(tmp_path: Path) -> None:
     given = varied()
-    assert all(blocks.columnar_key(b) is not None for b in given)
+    assert all(blocks.columnar(b) is not None for b in given)
     columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
-    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 11
+    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 14
     assert stored(columnar) == stored(per_row)
 
 
@@ -92,7 +94,7 @@ def test_a_window_of_blocks_reads_like_a_window_of_records(tmp_path: Path) -> No
     per_row.write([r for b in given for r in b.records()])
     read = {name: log.window("m", timedelta(hours=1), end=START, route=None, classes=[0, 1])
             for name, log in (("columnar", columnar), ("rows", per_row))}
-    assert len(read["columnar"]) == 4
+    assert len(read["columnar"]) == 6
     for part in ("inputs", "outputs", "meta"):
         pd.testing.assert_frame_equal(getattr(read["columnar"], part), getattr(read["rows"], part))
 
@@ -103,11 +105,12 @@ def test_what_columns_cannot_hold_goes_row_by_row_in_the_same_write(monitoring: 
                            ValueError("not a number"), IDS.new)
     odd = [block(frame, np.array([1])), block({"a": np.array([1.0]), "b": np.array([2.0]), "c": np.array([3.0])},
                                               np.array([0])), block(np.array([[1.0, 2.0]]), np.array([1])),
-           block(np.array([[1.0, 2.0, 3.0]]), np.array([[1, 2]])), failed]
-    assert [blocks.columnar_key(b) for b in odd] == [None] * 5
-    assert monitoring.log.write([*odd, *varied(), record()]) == 5 + 11 + 1
+           block(np.array([[1.0, 2.0, 3.0]]), np.array([[1, 2]])), failed,
+           block([[1.0, "x", 3.0]], np.array([1])), block([[1.0], [1.0, 2.0]], np.array([1, 0]))]
+    assert [blocks.columnar(b) for b in odd] == [None] * 7
+    assert monitoring.log.write([*odd, *varied(), record()]) == 8 + 14 + 1
     window = monitoring.log.window("m", timedelta(hours=1), end=START, ok_only=False, route=None)
-    assert len(window) == 5 + 4 + 1 and window.meta["status"].tolist().count("ValueError") == 1
+    assert len(window) == 8 + 6 + 1 and window.meta["status"].tolist().count("ValueError") == 1
     assert {"2.0", "bad", "x"} <= set(window.inputs["b"].dropna().astype(str))  # mixed types: kept as JSON
 
 

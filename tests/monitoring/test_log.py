@@ -122,21 +122,28 @@ CHILD = textwrap.dedent("""
     sink = PredictionLogSink(PredictionLog(make_engine(sys.argv[1])), flush_interval=float(sys.argv[2]))
     i = 0
     while True:
-        sink.record([{"prediction_id": uuid.uuid4().hex, "model": "m", "version": 1, "route": "primary",
-                      "time": datetime.now(timezone.utc), "inputs": {"seq": i}, "outputs": 0, "probabilities": None,
-                      "latency_ms": 1.0, "status": "ok", "error": None}])
+        if sys.argv[3] == "block":  # what the server hands over: one block per request
+            import numpy as np
+            from modelport.serving.predictions import PredictionBlock
+            sink.record([PredictionBlock("m", 1, "primary", datetime.now(timezone.utc), 1.0, [uuid.uuid4().hex],
+                                         np.array([[i]]), ["seq"], np.array([0]))])
+        else:
+            sink.record([{"prediction_id": uuid.uuid4().hex, "model": "m", "version": 1, "route": "primary",
+                          "time": datetime.now(timezone.utc), "inputs": {"seq": i}, "outputs": 0,
+                          "probabilities": None, "latency_ms": 1.0, "status": "ok", "error": None}])
         i += 1
         time.sleep(0.002)
 """)
 
 
 @pytest.mark.slow
-def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["record", "block"])
+def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path, kind: str) -> None:
     interval = 0.5
     url = f"sqlite:///{tmp_path / 'log.db'}"
     upgrade(make_engine(url))
     log = PredictionLog(make_engine(url))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(interval)], env={**os.environ})
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(interval), kind], env={**os.environ})
     try:
         deadline = time.monotonic() + 60
         while log.count() < 300 and time.monotonic() < deadline:
