@@ -179,3 +179,14 @@ def test_exact_frames_take_the_fast_path_and_still_refuse_missing_values() -> No
         validate(sig, frame.assign(a=[np.nan, 1.0]))
     result = validate(sig, frame.assign(a=[np.nan, 1.0]), collect=True)
     assert result.positions.tolist() == [1] and "missing value" in result.rejected[0]
+
+
+def test_the_block_check_for_missing_values_tells_inf_minus_inf_from_nan() -> None:
+    # The fast path sums each float column: +inf and -inf sum to NaN without any value missing,
+    # and huge values overflow to inf; neither is a missing value.
+    sig = Signature(columns=(ColumnSpec("a", "float64"), ColumnSpec("b", "float64"), ColumnSpec("n", "float64", True)))
+    frame = pd.DataFrame({"a": [np.inf, -np.inf, 1.0], "b": [1e308, 1e308, 1e308], "n": [np.nan, 1.0, 2.0]})
+    out = validate(sig, frame)
+    assert out.rejected == {} and out.data["a"].tolist() == [np.inf, -np.inf, 1.0]
+    result = validate(sig, frame.assign(b=[1e308, np.nan, -np.inf]), collect=True)
+    assert result.positions.tolist() == [0, 2] and "input 'b': missing value" in result.rejected[1]
