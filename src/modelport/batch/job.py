@@ -7,7 +7,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from modelport.batch.local import PARALLEL_MODES, WorkerSetup, choose_parallel, run_local, score_item
+from modelport.batch.local import (
+    PARALLEL_MODES,
+    Committer,
+    Done,
+    WorkerSetup,
+    choose_parallel,
+    commit_now,
+    run_local,
+    score_item,
+)
 from modelport.batch.progress import Progress, make_progress
 from modelport.batch.scoring import Layout, plan_layout
 from modelport.batch.sinks import Sink, open_sink
@@ -179,11 +188,18 @@ class _Run:
     def _run_local(self, workers: int, parallel: str, progress: Progress) -> None:
         reader, items = self._work_items()
         setup = WorkerSetup(self.settings, self.model.record.ref, self.spec, self.layout, reader)
+        # Worker threads hand their commits to background threads (process workers commit their own).
+        committer = Committer(self.sink, workers, 2 * workers) if workers > 1 and parallel == "threads" else None
+        commit = committer.commit if committer else commit_now(self.sink)
 
-        def work(item: Chunk | Split) -> list[ChunkStats]:
-            return score_item(self.model, self.layout, self.sink, reader, item)
+        def work(item: Chunk | Split) -> list[Done]:
+            return score_item(self.model, self.layout, reader, item, commit)
 
-        run_local(items, work, self._on_done(progress), workers=workers, parallel=parallel, setup=setup)
+        try:
+            run_local(items, work, self._on_done(progress), workers=workers, parallel=parallel, setup=setup)
+        finally:
+            if committer:
+                committer.close()
 
     def _work_items(self) -> tuple[SplitReader | None, Iterator[Chunk | Split]]:
         """Splits that the workers read themselves where the input allows, else chunks read here."""
