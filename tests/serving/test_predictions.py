@@ -61,7 +61,8 @@ class Failing:
         raise RuntimeError("disk full")
 
 
-def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_serving() -> None:
+def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_serving(
+        caplog: pytest.LogCaptureFixture) -> None:
     taken: list[object] = []
 
     class Taking:
@@ -72,3 +73,4 @@ def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_ser
     SinkFeeder(Taking()).submit(block)
     assert taken == [block]
     SinkFeeder(Failing()).submit(block)  # logged, not raised
+    assert "prediction sink failed" in caplog.text and "disk full" in caplog.text
