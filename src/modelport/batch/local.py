@@ -211,14 +211,15 @@ _worker: dict[str, Any] = {}
 def _start_worker(setup: WorkerSetup) -> None:
     from modelport.registry.service import Registry
 
-    # For the worker process's whole life: it scores one item at a time, and Arrow's buffers come and go.
-    single_threaded_natives(True).__enter__()
-    arrow_pool_that_keeps_pages().__enter__()
     registry = Registry.open(setup.settings)
     try:
         _worker["model"] = registry.load(setup.pinned_ref)
     finally:
         registry.close()
+    # For the worker process's whole life: it scores one item at a time, and Arrow's buffers come and go.
+    # After loading, so that the BLAS libraries the model's own imports brought are held to one thread too.
+    single_threaded_natives(True).__enter__()
+    arrow_pool_that_keeps_pages().__enter__()
     _worker["sink"] = open_sink(setup.spec)
     _worker["sink"].attach(setup.spec)
     _worker["setup"] = setup
