@@ -49,6 +49,10 @@ def varied() -> list[PredictionBlock]:
         block(np.array([[5, 6]]), np.array([1]), model="u", columns=[], minutes=2),
         block([[1.0, 2, 3], [True, 5.5, 6.0]], np.array([0, 1])),  # v1 instances: read as numpy reads them
         block([[1, 2, 3]], np.array(["no"]), model="n"),
+        block({"a": np.array([1.5, 2.0]), "b": np.array([3, 4], dtype=np.int16), "c": np.array([True, False])},
+              np.array([0, 1]), model="d"),  # V2: one tensor per column
+        block({"a": np.array([7.0], dtype=np.float32), "b": np.array([5]), "c": np.array([False])}, np.array([1]),
+              model="d", probabilities=np.array([[0.5, 0.5]])),
     ]
 
 
@@ -83,7 +87,7 @@ def test_blocks_store_the_same_index_rows_values_and_types_as_their_records(tmp_
     given = varied()
     assert all(blocks.columnar(b) is not None for b in given)
     columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
-    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 14
+    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 17
     assert stored(columnar) == stored(per_row)
 
 
@@ -103,14 +107,17 @@ def test_what_columns_cannot_hold_goes_row_by_row_in_the_same_write(monitoring: 
     frame = pd.DataFrame({"a": [1.0], "b": ["x"], "c": [2]})
     failed = failure_block("m", 1, "primary", START - timedelta(minutes=1), 3.0, [[1.0, "bad", 3]], COLUMNS,
                            ValueError("not a number"), IDS.new)
-    odd = [block(frame, np.array([1])), block({"a": np.array([1.0]), "b": np.array([2.0]), "c": np.array([3.0])},
-                                              np.array([0])), block(np.array([[1.0, 2.0]]), np.array([1])),
+    odd = [block(frame, np.array([1])), block({"a": np.array(["2.0"]), "b": np.array([2.0])}, np.array([0])),
+           block(np.array([[1.0, 2.0]]), np.array([1])),
            block(np.array([[1.0, 2.0, 3.0]]), np.array([[1, 2]])), failed,
-           block([[1.0, "x", 3.0]], np.array([1])), block([[1.0], [1.0, 2.0]], np.array([1, 0]))]
-    assert [blocks.columnar(b) for b in odd] == [None] * 7
-    assert monitoring.log.write([*odd, *varied(), record()]) == 8 + 14 + 1
+           block([[1.0, "x", 3.0]], np.array([1])), block([[1.0], [1.0, 2.0]], np.array([1, 0])),
+           block({"a": np.array(["x"]), "b": np.array([1.0])}, np.array([1])),
+           block({"a": np.array([[1.0]]), "b": np.array([1.0])}, np.array([1])),
+           block({"a": np.array([1.0, 2.0]), "b": np.array([1.0])}, np.array([1])), block({}, np.array([1]))]
+    assert [blocks.columnar(b) for b in odd] == [None] * 11
+    assert monitoring.log.write([*odd, *varied(), record()]) == 12 + 17 + 1
     window = monitoring.log.window("m", timedelta(hours=1), end=START, ok_only=False, route=None)
-    assert len(window) == 8 + 6 + 1 and window.meta["status"].tolist().count("ValueError") == 1
+    assert len(window) == 12 + 6 + 1 and window.meta["status"].tolist().count("ValueError") == 1
     assert {"2.0", "bad", "x"} <= set(window.inputs["b"].dropna().astype(str))  # mixed types: kept as JSON
 
 

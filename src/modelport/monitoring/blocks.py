@@ -60,34 +60,55 @@ def is_block(item: Any) -> bool:
     return hasattr(item, "records") and hasattr(item, "prediction_ids")
 
 
-def columnar(block: Any) -> tuple[tuple[Any, ...], np.ndarray] | None:
-    """The group a block joins and its input matrix, or None when only the per-row path can store it.
+def columnar(block: Any) -> tuple[tuple[Any, ...], Any] | None:
+    """The group a block joins and its inputs (a matrix or a dict of columns), or None for the per-row path.
 
-    Columnar: a successful request whose inputs are a numeric matrix of the signature's columns (an array,
-    or a list of rows that numpy reads as one, as the records path does) and whose predictions are one
-    number or string per row. Anything else (failures, column dicts, frames, ragged or mixed rows,
-    objects) goes through `block.records()`. Called once per request in the flusher: kept to a few
-    comparisons.
+    Columnar: a successful request whose predictions are one number or string per row and whose inputs
+    are a numeric matrix of the signature's columns (an array, or a list of rows that numpy reads as one,
+    as the records path does) or a dict of numeric 1-D columns (V2's one tensor per column). Anything
+    else (failures, frames, ragged or mixed rows, objects) goes through `block.records()`. Called once
+    per request in the flusher: kept to a few comparisons.
     """
     inputs, predictions, ids = block.inputs, block.predictions, block.prediction_ids
+    if type(predictions) is not np.ndarray or ids is None or block.status != "ok":
+        return None
+    count = len(ids)
+    if not count or predictions.dtype.kind not in "biufU" or predictions.shape != (count,):
+        return None
+    if not isinstance(block.time, datetime) or not _probabilities_fit(block.probabilities, count):
+        return None
+    if type(inputs) is dict:
+        layout = _column_layout(inputs, count)
+        return None if layout is None else ((block.model, *layout, predictions.dtype.kind), inputs)
     if type(inputs) is list:  # v1 / MLflow instances
         inputs = _numeric(inputs)
-    if type(inputs) is not np.ndarray or type(predictions) is not np.ndarray or ids is None or block.status != "ok":
+    if type(inputs) is not np.ndarray or inputs.dtype not in _MATRIX:
         return None
-    count, shape, width = len(ids), inputs.shape, len(block.columns)
-    if inputs.dtype not in _MATRIX or predictions.dtype.kind not in "biufU" or predictions.shape != (count,):
-        return None
+    shape, width = inputs.shape, len(block.columns)
     # With the signature's columns: one row per matrix row (a lone row may come flat). Without (a tensor
     # signature): each 2-D row is stored whole, as the list the records path makes of it.
     fits = shape == (count, width) or (count == 1 and shape == (width,)) if width else (
         len(shape) == 2 and shape[0] == count)
-    if not fits or not count or not shape[-1] or not isinstance(block.time, datetime):
-        return None
-    probabilities = block.probabilities
-    if probabilities is not None and not (type(probabilities) is np.ndarray and probabilities.ndim == 2
-                                          and len(probabilities) == count and probabilities.dtype.kind in "iuf"):
+    if not fits or not shape[-1]:
         return None
     return (block.model, tuple(block.columns), inputs.dtype.kind, predictions.dtype.kind), inputs
+
+
+def _probabilities_fit(probabilities: Any, count: int) -> bool:
+    return probabilities is None or (type(probabilities) is np.ndarray and probabilities.ndim == 2
+                                     and len(probabilities) == count and probabilities.dtype.kind in "iuf")
+
+
+def _column_layout(columns: dict[Any, Any], count: int) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(names, dtype kinds) of a dict of numeric 1-D columns of `count` rows each, else None."""
+    kinds = []
+    for name, values in columns.items():
+        if type(name) is not str or type(values) is not np.ndarray or values.dtype not in _MATRIX:
+            return None
+        if values.shape != (count,):
+            return None
+        kinds.append(values.dtype.kind)
+    return (tuple(columns), tuple(kinds)) if kinds else None
 
 
 def _numeric(rows: list[Any]) -> np.ndarray | None:
@@ -99,8 +120,8 @@ def _numeric(rows: list[Any]) -> np.ndarray | None:
     return array if array.dtype in _MATRIX else None
 
 
-def columns(blocks: Sequence[Any], matrices: Sequence[np.ndarray]) -> Columns:
-    """The columns of blocks that share one `columnar` group, with the input matrices it gave."""
+def columns(blocks: Sequence[Any], inputs: Sequence[Any]) -> Columns:
+    """The columns of blocks that share one `columnar` group, with the inputs it gave for each."""
     first = blocks[0]
     counts = np.fromiter((len(b.prediction_ids) for b in blocks), dtype=np.int64, count=len(blocks))
     spread = None if counts.max() == 1 else np.repeat(np.arange(len(blocks)), counts)
@@ -116,7 +137,7 @@ def columns(blocks: Sequence[Any], matrices: Sequence[np.ndarray]) -> Columns:
         "error": pa.nulls(int(counts.sum()), type=pa.string()),
         "outputs": pa.array(predictions),
         "probabilities": _probabilities([b.probabilities for b in blocks], counts),
-        **_inputs(matrices, first.columns),
+        **_inputs(inputs, first.columns),
     }
     return Columns(str(first.model), arrays, ids, arrays["version"].to_pylist(), _json_texts(predictions))
 
@@ -154,8 +175,13 @@ def _probabilities(blocks: list[np.ndarray | None], counts: np.ndarray) -> pa.Ar
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=missing)
 
 
-def _inputs(matrices: Sequence[np.ndarray], names: list[str]) -> dict[str, pa.Array]:
-    """One Arrow column per signature column from the stacked input matrices (or one list column, `input`)."""
+def _inputs(parts: Sequence[Any], names: list[str]) -> dict[str, pa.Array]:
+    """One Arrow column per input column: of the dicts' columns, else of the stacked matrices' signature
+    columns (or, for a tensor signature, one list column `input`)."""
+    if type(parts[0]) is dict:
+        return {INPUT_PREFIX + name: pa.array(_widened(np.concatenate([part[name] for part in parts])))
+                for name in parts[0]}
+    matrices: Sequence[np.ndarray] = parts
     width = len(names)
     stacked = np.concatenate([m if m.ndim == 2 else m.reshape(1, width) for m in matrices])
     wide = _WIDE[stacked.dtype.kind]
@@ -165,3 +191,7 @@ def _inputs(matrices: Sequence[np.ndarray], names: list[str]) -> dict[str, pa.Ar
         return {INPUT_PREFIX + "input": pa.ListArray.from_arrays(offsets, pa.array(stacked.astype(wide).reshape(-1)))}
     by_column = np.ascontiguousarray(stacked.T, dtype=wide)
     return {INPUT_PREFIX + str(name): pa.array(by_column[j]) for j, name in enumerate(names)}
+
+
+def _widened(values: np.ndarray) -> np.ndarray:
+    return values.astype(_WIDE[values.dtype.kind], copy=False)

@@ -116,7 +116,7 @@ class PredictionLog:
     def write(self, rows: Iterable[Any]) -> int:
         """Insert records and serving's blocks in one transaction; returns how many rows were written."""
         groups, records = _split(list(rows))
-        parts = [blocks.columns(members, matrices) for members, matrices in groups]
+        parts = [blocks.columns(members, inputs) for members, inputs in groups]
         if not parts and not records:
             return 0
         with self.engine.begin() as conn:
@@ -191,18 +191,18 @@ class PredictionLog:
         return removed
 
 
-def _split(items: list[Any]) -> tuple[list[tuple[list[Any], list[np.ndarray]]], list[Any]]:
-    """Blocks that go to columns whole, grouped by `blocks.columnar` (with their input matrices), and the
+def _split(items: list[Any]) -> tuple[list[tuple[list[Any], list[Any]]], list[Any]]:
+    """Blocks that go to columns whole, grouped by `blocks.columnar` (with the inputs it read), and the
     rest as per-row records."""
-    groups: dict[tuple[Any, ...], tuple[list[Any], list[np.ndarray]]] = {}
+    groups: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
     records: list[Any] = []
     for item in items:
         if not blocks.is_block(item):
             records.append(item)
         elif (found := blocks.columnar(item)) is not None:
-            members, matrices = groups.setdefault(found[0], ([], []))
+            members, inputs = groups.setdefault(found[0], ([], []))
             members.append(item)
-            matrices.append(found[1])
+            inputs.append(found[1])
         else:
             records.extend(item.records())
     return list(groups.values()), records
