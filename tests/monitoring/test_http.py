@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -100,3 +101,27 @@ async def test_alert_rules_and_events_over_http(iris_settings: Settings) -> None
         assert (await http.get("/api/v1/alerts/iris/events")).json() == {"events": []}
         assert (await http.delete("/api/v1/alerts/iris/rules/drift")).json() == {"deleted": "drift"}
     registry.close()
+
+
+async def test_a_graceful_stop_writes_every_served_row_whatever_the_protocol(iris_settings: Settings, iris) -> None:  # type: ignore[no-untyped-def]
+    x, _ = iris
+    app = create_app(iris_settings, config=ServerConfig(access_log=False), watch=False, no_auth=True)  # owns its log
+    rows = x.to_numpy()[:3]
+    tensor = {"inputs": [{"name": "x", "shape": [3, 4], "datatype": "FP64", "data": rows.ravel().tolist()}]}
+    by_column = {"inputs": [{"name": name, "shape": [3], "datatype": "FP64", "data": x[name].head(3).tolist()}
+                            for name in x.columns]}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
+        await app.state.dataplane.wait_ready()
+        answers = [await http.post("/v2/models/iris/infer", json=tensor),
+                   await http.post("/v2/models/iris/infer", json=by_column),
+                   await http.post("/v1/models/iris:predict", json={"instances": rows.tolist()}),
+                   await http.post("/v1/models/iris:predict", json={"instances": [[1.0, "x", 2.0, 3.0]]})]
+        assert [a.status_code for a in answers] == [200, 200, 200, 422]
+    registry = Registry.open(iris_settings)
+    try:
+        window = Monitoring(registry).log.window("iris", timedelta(hours=1), ok_only=False)
+    finally:
+        registry.close()
+    assert len(window) == 10 and window.meta["status"].tolist().count("ok") == 9
+    assert window.inputs["petal length (cm)"].head(9).tolist() == x["petal length (cm)"].head(3).tolist() * 3
