@@ -7,7 +7,7 @@ concatenated by numpy and handed to Arrow column by column; what they hold is th
 and type for type, as what the per-row records path (log.py `_columns`) stores for them.
 
 Why: at concurrency 64 the per-row path (a record object per row, then lists per field, `strftime`
-and JSON per row) cost 15 % of serving throughput, all of it Python holding the GIL in the serving
+and JSON per row) cost 15 % of serving throughput, mostly Python holding the GIL in the serving
 process (bench/monitoring/log_cost.py; docs/benchmarks.md).
 """
 
