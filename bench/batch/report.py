@@ -10,6 +10,26 @@ END = "<!-- END batch (batch scoring) -->"
 NAMES = {"lr": "fast: StandardScaler + LogisticRegression", "rf": "heavy: RandomForest, 200 trees, depth 10"}
 
 
+#: measured by hand beside the run (2026-11-22), kept with the commands that made them
+NOTES = [
+    "### Measured beside the run",
+    "",
+    "- The machine: `top` showed about 33 % steal time and other engineers' benchmarks on the 2 vCPUs "
+    "during these runs. The floor uses one core, the job two, so the job loses more to them.",
+    "- Reading from disk: the kernel's DAMON page-out evicts the 2.8 GiB input from the page cache within "
+    "seconds (`fincore` showed 32 MiB of it resident), so the 10M-row jobs read it from disk; "
+    "`dd if=lr-10000000.parquet of=/dev/null bs=4M` read 570 MB/s, 5.3 s for the file with 4.2 s of system CPU. "
+    "At that rate the read alone allows at most ~1.9M rows/s (dictionary) or ~2.3M rows/s (plain): below 80 % "
+    "of a floor of 3.0M rows/s whatever the job does after reading.",
+    "- The heavy model's 2-thread line (73-75 %) is not a regression: alternating the code before this "
+    "work and after on `rf-1000000-plain.parquet` right after the run (2 threads, 2 rounds each) gave 7.2 and "
+    "3.8 s before, 7.9 and 3.7 s after, with the same CPU per chunk (670-700 ms): the wall time follows the "
+    "neighbours. At 3.7 s the job runs at about 150 % of the floor.",
+    "- fsync: 3.5 ms median, 8.7 ms p90 for a 20 KB file under `bench/.work` (30 writes).",
+    "",
+]
+
+
 def section(document: dict[str, Any]) -> str:
     """Markdown tables, one per model: rows/s, share of the floor, peak memory."""
     machine = document["machine"]
@@ -31,8 +51,8 @@ def section(document: dict[str, Any]) -> str:
         "and Polars write for such columns (bench/batch/data.py says why). The floor reads neither: it predicts "
         "on the values already in memory.",
         f"Each line is the median of {document.get('rounds', 1)} rounds run one after another (floor, then every "
-        "configuration on both encodings, then again), with every round's rows/s; peak memory is the highest of "
-        "the rounds. The 2-core machine was shared with other engineers' benchmarks while this ran "
+        "configuration on both encodings, then again; of an even count, the slower of the middle two), with every "
+        "round's rows/s; peak memory is the highest of the rounds. The 2-core machine was shared with other engineers' benchmarks while this ran "
         f"(load average {_load(document)}), so single rounds are noisy; the medians and ratios much less.",
         "",
     ]
@@ -59,6 +79,7 @@ def section(document: dict[str, Any]) -> str:
             )
         lines.append("")
     lines += _stages(document.get("stages") or {}, document.get("load_average"))
+    lines += NOTES
     lines.append(END)
     return "\n".join(lines)
 
