@@ -12,6 +12,7 @@ import pandas as pd
 from modelport.formats.base import class_labels, package_versions, read_head
 from modelport.formats.forest import ForestPredictor
 from modelport.formats.linear import LinearPredictor
+from modelport.formats.skops_io import skops_io
 from modelport.foundation.errors import UnsafeArtifactError
 
 
@@ -87,7 +88,7 @@ class SkopsAdapter:
         return is_estimator(obj)
 
     def save(self, obj: Any, directory: Path) -> Path:
-        import skops.io as sio
+        sio = skops_io()
 
         path = directory / "model.skops"
         sio.dump(obj, path)
@@ -107,12 +108,12 @@ class SkopsAdapter:
 
     def untrusted_types(self, path: Path) -> list[str]:
         """Types in the file that neither skops nor modelport trusts by default."""
-        import skops.io as sio
+        sio = skops_io()
 
         return [t for t in sio.get_untrusted_types(file=path) if not _sklearn_class(t)]
 
     def load(self, path: Path, *, trusted: bool = False) -> EstimatorPredictor:
-        import skops.io as sio
+        sio = skops_io()
 
         listed = list(sio.get_untrusted_types(file=path))
         extra = [t for t in listed if not _sklearn_class(t)]
