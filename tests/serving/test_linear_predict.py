@@ -23,7 +23,8 @@ def _inputs(x: np.ndarray) -> list[np.ndarray]:
     rng = np.random.default_rng(11)
     noisy = x + rng.normal(0, 1, x.shape) * x.std(axis=0)
     wide = rng.uniform(x.min(axis=0) - 3 * x.std(axis=0), x.max(axis=0) + 3 * x.std(axis=0), (3000, x.shape[1]))
-    return [x, noisy, wide, x[:1], noisy[7:8], wide[:64]]
+    # Column-major blocks too (what batch scoring builds from Parquet columns): scikit-learn keeps their order.
+    return [x, noisy, wide, x[:1], noisy[7:8], wide[:64], np.asfortranarray(noisy), np.asfortranarray(wide)]
 
 
 @pytest.mark.parametrize("dataset", ["cancer", "iris"])  # two classes, and three (argmax)

@@ -3,7 +3,7 @@
 For a few rows, scikit-learn's predict of `StandardScaler + LogisticRegression` is almost all
 input checking (dataframe detection, feature names, finiteness, twice), hundreds of µs around
 a few µs of arithmetic. Here the same arithmetic runs directly, with the same numpy operations
-in the same order and dtypes: a float64 copy, `-= mean_`, `/= scale_`, `@ coef_.T + intercept_`,
+in the same order and dtypes: a float64 copy (in the input's memory order), `-= mean_`, `/= scale_`, `@ coef_.T + intercept_`,
 then `> 0` (two classes) or `argmax`, then `classes_.take`. Anything else (other dtypes, missing
 or infinite values, other steps, predict_proba) goes to the model's own methods.
 """
@@ -48,15 +48,18 @@ class LinearPredictor:
             return None  # other dtypes are converted (float32 kept) by scikit-learn: its own path
         if data.shape[1] != self.n_features or not data.shape[0] or not np.isfinite(data).all():
             return None
-        rows = data.copy()
+        rows = data.copy(order="K")  # as scikit-learn's check_array copies: a column-major block stays one
         for mean, scale in self.shifts:
             if mean is not None:
                 rows -= mean.astype(rows.dtype)
             if scale is not None:
                 rows /= scale.astype(rows.dtype)
-        scores = rows @ self.coef_t + self.intercept
-        two_classes = scores.shape[1] == 1  # one column of scores: class 1 where it is > 0
-        indices = (scores.reshape(-1) > 0).astype(np.intp) if two_classes else np.argmax(scores, axis=1)
+        scores = rows @ self.coef_t
+        if scores.shape[1] == 1:  # two classes: class 1 where the score is > 0
+            # The same sums as `+ intercept_` on the (n, 1) block, without numpy's inner loop of length 1.
+            indices = (scores.reshape(-1) + self.intercept[0] > 0).astype(np.intp)
+        else:
+            indices = np.argmax(scores + self.intercept, axis=1)
         return np.asarray(self.classes.take(indices, axis=0))
 
     def predict_proba(self, data: Any) -> np.ndarray | None:
