@@ -204,10 +204,9 @@ class _Run:
     def _work_items(self) -> tuple[SplitReader | None, Iterator[Chunk | Split]]:
         """Splits that the workers read themselves where the input allows, else chunks read here."""
         source = self.source
-        splits = None
-        if isinstance(source, ParquetSource):
-            splits = plan_splits(source, self.layout.read_columns, self.spec.chunk_rows)
-        if splits is None or not isinstance(source, ParquetSource):
+        splits = plan_splits(source, self.layout.read_columns, self.spec.chunk_rows) if isinstance(
+            source, ParquetSource) else None
+        if splits is None or not isinstance(source, ParquetSource):  # (the second test is for the type checker)
             return None, self._todo()
         reader = SplitReader(source, tuple(self.layout.read_columns), self.spec.chunk_rows)
         return reader, iter(self._splits_todo(splits))
@@ -215,8 +214,9 @@ class _Run:
     def _splits_todo(self, splits: list[Split]) -> list[Split]:
         todo = []
         for split in splits:
-            done = frozenset(i for i in split.chunk_indexes(self.spec.chunk_rows) if i in self.done)
-            if len(done) < len(split.chunk_indexes(self.spec.chunk_rows)):
+            indexes = split.chunk_indexes(self.spec.chunk_rows)
+            done = frozenset(i for i in indexes if i in self.done)
+            if len(done) < len(indexes):
                 todo.append(replace(split, skip=done))
         return todo
 

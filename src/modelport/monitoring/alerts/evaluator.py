@@ -106,7 +106,7 @@ class AlertEvaluator:
         event = self._decide(rule, state, reading) if usable else None
         self.store.save(rule, state, event)
         for sink in self.sinks:
-            self._deliver(sink, rule, reading, state, event)
+            self._deliver(sink, rule.model, rule.name, reading.value, state.firing, event)
         return event
 
     def mirror(self) -> int:
@@ -118,10 +118,7 @@ class AlertEvaluator:
         states = self.store.states()
         for model, name, state in states:
             for sink in self.sinks:
-                try:
-                    sink.observe(model, name, state.value, state.firing)
-                except Exception:  # one broken sink must not stop the others
-                    log.exception("alert sink %s failed", type(sink).__name__)
+                self._deliver(sink, model, name, state.value, state.firing, None)
         return len(states)
 
     def _decide(self, rule: AlertRule, state: RuleState, reading: Reading) -> AlertEvent | None:
@@ -143,10 +140,11 @@ class AlertEvaluator:
                               details)
         return None
 
-    def _deliver(self, sink: AlertSink, rule: AlertRule, reading: Reading, state: RuleState,
+    @staticmethod
+    def _deliver(sink: AlertSink, model: str, rule: str, value: float | None, firing: bool,
                  event: AlertEvent | None) -> None:
         try:
-            sink.observe(rule.model, rule.name, reading.value, state.firing)
+            sink.observe(model, rule, value, firing)
             if event is not None:
                 sink.send(event)
         except Exception:  # one broken sink must not stop the others or the schedule
