@@ -16,7 +16,7 @@ import pytest
 from modelport.foundation.clock import ManualClock
 from modelport.foundation.errors import InvalidInputError
 from modelport.foundation.settings import Settings
-from modelport.monitoring.log import PredictionLog
+from modelport.monitoring.log import PredictionLog, as_utc
 from modelport.monitoring.records import parse_window
 from modelport.monitoring.service import Monitoring
 from modelport.monitoring.sink import PredictionLogSink
@@ -38,6 +38,27 @@ def test_window_reads_inputs_outputs_and_metadata(any_db_monitoring: Monitoring)
     assert set(window.meta["route"]) == {"primary"}
     everything = log.window("m", timedelta(hours=1), route=None, ok_only=False)
     assert len(everything) == 12
+
+
+def test_the_id_index_stores_each_row_as_given(any_db_monitoring: Monitoring) -> None:
+    """The index insert goes as one JSON document: quotes, backslashes, unicode and nulls come back as they went."""
+    from sqlalchemy import select
+
+    from modelport.storage.schema import prediction_log
+
+    odd = ['it\'s "quoted"', "back\\slash", "ünïcødé-✓", "x" * 64]
+    at = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    given = [record(prediction_id=pid, version=None if i == 0 else i, outputs=None if i == 1 else [i, "y"], at=at)
+             for i, pid in enumerate(odd)]
+    assert any_db_monitoring.log.write(given) == 4
+    table = prediction_log
+    with any_db_monitoring.log.engine.connect() as conn:
+        rows = {r.prediction_id: r for r in conn.execute(select(table)).all()}
+    assert set(rows) == set(odd)
+    assert [rows[p].version for p in odd] == [None, 1, 2, 3]
+    assert [rows[p].outputs for p in odd] == ['[0,"y"]', None, '[2,"y"]', '[3,"y"]']
+    assert {as_utc(rows[p].at) for p in odd} == {at}
+    assert {rows[p].model for p in odd} == {"m"}
 
 
 def test_serving_records_and_dicts_are_accepted(monitoring: Monitoring) -> None:

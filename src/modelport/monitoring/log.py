@@ -8,9 +8,10 @@ compressed Arrow table. Why not JSON rows, nor Parquet files queried with DuckDB
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -34,6 +35,15 @@ _CHUNK = 5_000
 _SCAN = 50  # segments decoded at once by erasure and retention
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores times on SQLite (read back by it)
 META = ["prediction_id", "version", "route", "at", "latency_ms", "status"]
+#: the index insert of one flush as one statement over a JSON array of row arrays (see `_insert_index`)
+_INDEX_INSERT = {
+    "sqlite": "INSERT INTO prediction_log (prediction_id, model, version, at, outputs) "
+              "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+              "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)",
+    "postgresql": "INSERT INTO prediction_log (prediction_id, model, version, at, outputs) "
+                  "SELECT r->>0, r->>1, (r->>2)::integer, (r->>3)::timestamp AT TIME ZONE 'UTC', r->>4 "
+                  "FROM json_array_elements(%s::json) AS r",
+}
 
 
 def _json(value: Any) -> str | None:
@@ -119,19 +129,19 @@ class PredictionLog:
         parts = [blocks.columns(members, inputs) for members, inputs in groups]
         if not parts and not records:
             return 0
+        index: list[tuple[Any, ...]] = []
+        for part in parts:
+            index += zip(part.ids, repeat(part.model), part.versions, part.index_times(), part.outputs_json)
+        payloads = [_block_segment(part) for part in parts]
+        if records:
+            columns = _columns(records)
+            models = [str(m) for m in columns["model"]]
+            times = [t.strftime(_SQLITE_TIME) for t in columns["time"]]
+            index += zip(columns["prediction_id"], models, columns["version"], times, map(_json, columns["outputs"]),
+                         strict=True)
+            payloads += _segment_rows(columns, models)
         with self.engine.begin() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            payloads = [_block_segment(part) for part in parts]
-            for part in parts:
-                _insert_index(conn, part.ids, [part.model] * len(part.ids), part.versions, part.index_times(sqlite),
-                              part.outputs_json)
-            if records:
-                columns = _columns(records)
-                models = [str(m) for m in columns["model"]]
-                times = [t.strftime(_SQLITE_TIME) for t in columns["time"]] if sqlite else columns["time"]
-                _insert_index(conn, columns["prediction_id"], models, columns["version"], times,
-                              list(map(_json, columns["outputs"])))
-                payloads += _segment_rows(columns, models)
+            _insert_index(conn, index)
             conn.execute(insert(prediction_segments), payloads)
         return sum(len(part.ids) for part in parts) + len(records)
 
@@ -215,19 +225,24 @@ def _block_segment(part: blocks.Columns) -> dict[str, Any]:
             "payload": segments.encode_arrays(part.arrays)}
 
 
-def _insert_index(conn: Connection, ids: list[str], models: list[str], versions: Sequence[int | None], times: list[Any],
-                  outputs_json: Sequence[str | None]) -> None:
-    """One `prediction_log` row per prediction, as tuples through the driver's executemany.
+def _insert_index(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """One `prediction_log` row per (id, model, version, time as SQLite text, outputs JSON) tuple.
 
-    Why not `insert(prediction_log)` with dicts: in a serving process under load, SQLAlchemy's per-row
-    parameter processing and the dicts it needs were a third of the log's CPU (py-spy of
-    bench/monitoring/log_cost.py), much of it garbage collection the allocations set off.
-    `times` are already in the form the dialect stores (SQLite: SQLAlchemy's text).
+    In one statement over a JSON array of the rows: the database parses and inserts them all while the
+    serving process's event loop keeps the GIL. The driver's executemany bound each row in Python and gave
+    the GIL away and back once per row (sqlite3 releases it around every step), so under load a flush of
+    8,000 rows crawled at a few hundred rows a second and cost the serving thread a switch per row
+    (bench/monitoring/log_write.py). Other databases get the driver's executemany.
     """
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * 5)  # placeholders only: every value goes as a parameter
+    if not rows:
+        return
+    statement = _INDEX_INSERT.get(conn.dialect.name)
+    if statement is not None:
+        conn.exec_driver_sql(statement, (orjson.dumps(rows, option=_DUMP).decode(),))
+        return
+    marks = ", ".join(["%s" if conn.dialect.paramstyle != "qmark" else "?"] * 5)  # placeholders only
     sql = f"INSERT INTO prediction_log (prediction_id, model, version, at, outputs) VALUES ({marks})"  # noqa: S608
-    conn.exec_driver_sql(sql, list(zip(ids, models, versions, times, outputs_json, strict=True)))
+    conn.exec_driver_sql(sql, rows)
 
 
 def _by_model(models: list[str]) -> dict[str, list[int]]:
