@@ -95,3 +95,40 @@ def _outcome(predict, rows):  # type: ignore[no-untyped-def]
         return predict(rows).tolist()
     except ValueError as exc:
         return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("l1", [False, True])  # an L1 penalty leaves coefficients at zero: x * 0 hides nothing
+def test_a_missing_or_infinite_value_in_a_large_block_goes_to_the_models_own_predict(l1: bool) -> None:
+    x, y = _data("cancer")
+    classifier = LogisticRegression(l1_ratio=1, solver="liblinear", C=0.05) if l1 else LogisticRegression(max_iter=5000)
+    model = make_pipeline(StandardScaler(), classifier).fit(x, y)
+    coef = model[-1].coef_[0]
+    assert bool((coef == 0).any()) is l1
+    fast = LinearPredictor.of(model)
+    assert fast is not None and np.array_equal(fast.predict(x), model.predict(x))
+    for column in {int(np.argmin(np.abs(coef))), int(np.argmax(np.abs(coef)))}:
+        for value in (np.nan, np.inf, -np.inf):
+            rows = np.asfortranarray(x)  # a large block, as batch scoring hands it over
+            rows[417, column] = value
+            assert fast.predict(rows) is None, (column, value)
+
+
+def test_a_large_block_whose_scores_overflow_goes_to_the_models_own_predict() -> None:
+    x, y = _data("cancer")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    rows = x.copy()
+    rows[2, :] = 1e306  # finite, but its scaled sum is not
+    assert LinearPredictor.of(model).predict(rows) is None  # type: ignore[union-attr]
+    with np.errstate(all="ignore"):
+        assert _outcome(EstimatorPredictor(model).predict, rows) == _outcome(model.predict, rows)
+
+
+def test_a_frame_for_a_model_fitted_on_an_array_takes_the_fast_path_as_an_array() -> None:
+    """Batch scoring hands the model its validated rows as a frame: the fast path must see them, not sklearn's."""
+    x, y = _data("cancer")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    wrapped = EstimatorPredictor(model)
+    frame = pd.DataFrame(np.asfortranarray(x), columns=[f"f{i}" for i in range(x.shape[1])])
+    ready = wrapped._fast_input(frame)
+    assert isinstance(ready, np.ndarray) and np.shares_memory(ready, frame.to_numpy())
+    assert np.array_equal(wrapped.predict(frame), model.predict(frame.to_numpy()))

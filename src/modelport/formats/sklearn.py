@@ -34,8 +34,10 @@ class EstimatorPredictor:
         return data
 
     def _fast_input(self, data: Any) -> Any:
-        """`data` when a fast path may take it: arrays, or frames with the fitted column names (as an array)."""
-        if isinstance(data, pd.DataFrame) and self._wants_names:
+        """`data` when a fast path may take it: arrays, or frames as arrays (with the fitted column names, if any)."""
+        if isinstance(data, pd.DataFrame):
+            if not self._wants_names:
+                return data.to_numpy()  # what the model's own path is given (`_prepare`): batch scoring's frames
             names = getattr(self.model, "feature_names_in_", None)
             if names is None or list(data.columns) != list(names):
                 return None  # scikit-learn's own name checks and messages
