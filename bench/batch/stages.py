@@ -25,7 +25,7 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
     import numpy as np
     import pyarrow.parquet as pq
 
-    from modelport.batch.local import single_threaded_natives
+    from modelport.batch.local import arrow_pool_that_keeps_pages, single_threaded_natives
     from modelport.batch.scoring import _split, _validated, plan_layout
     from modelport.batch.sinks import FileSink
     from modelport.batch.sources import arrow_frame
@@ -52,6 +52,8 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
     # As the job on 2 workers runs them: BLAS held to one thread (batch/local.py, single_threaded_natives).
     natives = single_threaded_natives(True)
     natives.__enter__()
+    pool = arrow_pool_that_keeps_pages()  # as the job runs
+    pool.__enter__()
     try:
         for index in range(max_chunks):
             with _stage(spent, "read Parquet"):
@@ -71,20 +73,33 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
                 sink.commit(scored)
             chunks += 1
     finally:
+        pool.__exit__(None, None, None)
         natives.__exit__(None, None, None)
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "chunks": chunks,
         "chunk_rows": chunk_rows,
         "cpu_ms_per_chunk": {k: round(1000 * v / max(chunks, 1), 2) for k, v in spent.items()},
+        "system_ms_per_chunk": {k: round(1000 * v / max(chunks, 1), 2) for k, v in SYSTEM.items()},
+        "page_faults_per_chunk": {k: round(v / max(chunks, 1)) for k, v in FAULTS.items()},
     }
 
 
 @contextmanager
 def _stage(spent: dict[str, float], name: str) -> Iterator[None]:
-    start = time.process_time()
+    import resource
+
+    start, before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
     yield
+    after = resource.getrusage(resource.RUSAGE_SELF)
     spent[name] += time.process_time() - start
+    SYSTEM[name] = SYSTEM.get(name, 0.0) + after.ru_stime - before.ru_stime
+    FAULTS[name] = FAULTS.get(name, 0) + after.ru_minflt - before.ru_minflt
+
+
+#: system CPU seconds and minor page faults of each stage (the kernel zeroing fresh pages shows here)
+SYSTEM: dict[str, float] = {}
+FAULTS: dict[str, int] = {}
 
 
 if __name__ == "__main__":

@@ -141,3 +141,22 @@ def test_parquet_mixed_columns_keep_their_order_types_and_nulls(tmp_path: Path) 
     assert [str(frame[c].dtype) for c in ("a", "b", "f")] == ["float64", "int64", "float32"]
     assert frame["a"].isna().tolist() == [False, True, False]  # a null float is NaN, as validation expects
     assert frame["s"].tolist()[:2] == ["u", "v"]
+
+
+def test_an_arrow_batch_becomes_a_frame_with_its_floats_in_one_column_major_block() -> None:
+    import pyarrow as pa
+
+    from modelport.batch.sources import arrow_frame
+
+    batch = pa.record_batch({
+        "a": pa.array([1.5, None, 3.0]), "id": pa.array(["x", "y", "z"]), "b": pa.array([4.0, 5.0, float("nan")]),
+        "n": pa.array([1, 2, 3]), "c": pa.array([None, None, 7.25]),
+    })
+    frame = arrow_frame(batch)
+    pd.testing.assert_frame_equal(frame, batch.to_pandas(), check_dtype=False)
+    assert list(frame.columns) == ["a", "id", "b", "n", "c"]
+    assert frame[["a", "b", "c"]].dtypes.eq(np.float64).all() and frame["n"].dtype == np.int64
+    floats = arrow_frame(batch.select(["a", "b", "c"]))
+    block = floats.to_numpy()
+    assert block.flags.f_contiguous and np.shares_memory(block, floats["b"].to_numpy())  # one block, no copies
+    assert np.isnan(block[1, 0]) and np.isnan(block[2, 1]) and block[2, 2] == 7.25
