@@ -35,7 +35,7 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
     registry = Registry.open(Settings.from_env())
     model = registry.load(ref)
     registry.close()
-    handle = pq.ParquetFile(parquet, pre_buffer=False)
+    handle = pq.ParquetFile(parquet, memory_map=True, pre_buffer=False)  # as the job reads a local split
     layout = plan_layout(model, handle.schema_arrow.names, None, None, False)
     spent = dict.fromkeys(("floor: the model's predict", *STAGES), 0.0)
     folder = tempfile.mkdtemp(prefix="modelport-stages-")

@@ -92,3 +92,24 @@ def test_empty_row_groups_and_files_are_passed_over(tmp_path: Path) -> None:
     source = _source(tmp_path / "in-*.parquet")
     assert _cut(source, 10) == _one_reader(source, 10)
     assert pd.concat([pd.DataFrame({"a": a}) for _, _, a in _cut(source, 10)])["a"].tolist() == list(range(20))
+
+
+def test_a_local_split_is_read_through_a_memory_map_that_is_gone_once_the_split_is_read(tmp_path: Path) -> None:
+    """Mapped pages count in RSS: only the split being read may hold a map of its file."""
+    path = tmp_path / "mapped.parquet"
+    _write(path, 0, 40, 10)
+    source = _source(path)
+    splits = plan_splits(source, ["a", "b"], 20)
+    assert splits is not None and len(splits) == 2
+
+    def mapped() -> bool:
+        return str(path) in Path("/proc/self/maps").read_text()
+
+    reader = SplitReader(source, ("a", "b"), 20)
+    cut = reader.chunks(splits[0])
+    first = next(cut)
+    assert mapped()  # while the split is being read
+    assert list(cut) == [] and not mapped()  # the split is read: its map is closed
+    assert first.frame["a"].tolist() == [float(v) for v in range(20)]
+    assert [c.frame["b"].tolist() for c in reader.chunks(splits[1])] == [[2.0 * v for v in range(20, 40)]]
+    assert not mapped()

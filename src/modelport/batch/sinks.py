@@ -156,16 +156,15 @@ class FileSink:
         import pyarrow.parquet as pq
 
         buffer = io.BytesIO()
-        # Dictionary-encode only the low-cardinality columns: trying it on unique ids and
-        # probabilities costs five times the rest of the write and then falls back anyway.
-        repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns]
-        # Integer keys (`row`, or an integer id) are mostly consecutive: delta-encoded they take ~2 %
-        # of their plain size, for less CPU than compressing them.
-        keys = {
-            str(c): "DELTA_BINARY_PACKED" for c in frame.columns if c not in repeated and frame[c].dtype.kind in "iu"
-        }
+        # Integer columns are delta-encoded: keys (`row`, an integer id) are mostly consecutive and take
+        # ~2 % of their plain size; class numbers and the version take a bit or two a value, for half the
+        # CPU of a dictionary (0.8 against 1.8 ms per 100,000 predictions).
+        integers = {str(c): "DELTA_BINARY_PACKED" for c in frame.columns if frame[c].dtype.kind in "iu"}
+        # Dictionary-encode only the other low-cardinality columns (string labels, reasons): trying it on
+        # unique ids and probabilities costs five times the rest of the write and then falls back anyway.
+        repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns and c not in integers]
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, buffer, use_dictionary=repeated, column_encoding=keys or None)
+        pq.write_table(table, buffer, use_dictionary=repeated, column_encoding=integers or None)
         return buffer.getvalue()
 
     def _put(self, path: str, data: bytes) -> None:

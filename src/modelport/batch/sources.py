@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -121,6 +122,27 @@ class ParquetSource:
         # takes it back for every read); not memory-mapped, as mapped pages would count in RSS.
         # pre_buffer would read ahead every row group of the file: memory would grow with the file.
         return pq.ParquetFile(path if self._local else self.fs.open(path, "rb"), pre_buffer=False)
+
+    @contextmanager
+    def mapped(self, path: str) -> Iterator[Any]:
+        """The reader of one file for a bounded read, memory-mapped when local; unmapped on exit.
+
+        Mapped, a local file's pages are decoded where the page cache holds them instead of first being
+        copied out by `pread`: 3.5-4 ms less CPU per 100,000 rows of 30 float columns (bench/batch/stages.py).
+        Mapped pages count in RSS while mapped, so only a split's read (a few chunks) holds a map. A file
+        truncated while mapped ends the process with SIGBUS rather than an error, as it would for Polars
+        or DuckDB, which map their inputs too: do not rewrite an input while a job reads it.
+        """
+        import pyarrow.parquet as pq
+
+        if not self._local:
+            yield self.file(path)
+            return
+        handle = pq.ParquetFile(path, memory_map=True, pre_buffer=False)
+        try:
+            yield handle
+        finally:
+            handle.close()
 
     def columns(self) -> list[str]:
         return list(self.file(self.paths[0]).schema_arrow.names)

@@ -50,13 +50,13 @@ class SplitReader:
 
     def _frames(self, split: Split) -> Iterator[Any]:
         for path, groups in _by_file(split.pieces):
-            handle = self.source.file(path)
-            # One thread per split: the other workers keep the other cores busy.
-            batches = handle.iter_batches(
-                batch_size=self.chunk_rows, row_groups=groups, columns=list(self.columns), use_threads=False
-            )
-            for batch in batches:
-                yield arrow_frame(batch)
+            with self.source.mapped(path) as handle:
+                # One thread per split: the other workers keep the other cores busy.
+                batches = handle.iter_batches(
+                    batch_size=self.chunk_rows, row_groups=groups, columns=list(self.columns), use_threads=False
+                )
+                for batch in batches:
+                    yield arrow_frame(batch)
 
 
 def plan_splits(source: ParquetSource, columns: Sequence[str], chunk_rows: int) -> list[Split] | None:
