@@ -101,6 +101,7 @@ def test_a_local_split_is_read_through_a_memory_map_that_is_gone_once_the_split_
     source = _source(path)
     splits = plan_splits(source, ["a", "b"], 20)
     assert splits is not None and len(splits) == 2
+    assert source.metadata(str(path)) is source.metadata(str(path))  # the footer is parsed once, not per split
 
     def mapped() -> bool:
         return str(path) in Path("/proc/self/maps").read_text()

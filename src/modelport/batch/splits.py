@@ -65,7 +65,7 @@ def plan_splits(source: ParquetSource, columns: Sequence[str], chunk_rows: int) 
     pieces: list[tuple[str, int]] = []
     start = held = 0
     for path in source.paths:
-        metadata = source.file(path).metadata
+        metadata = source.metadata(path)
         require_columns(columns, metadata.schema.to_arrow_schema().names, path)
         for group in range(metadata.num_row_groups):
             rows = int(metadata.row_group(group).num_rows)
