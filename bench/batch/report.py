@@ -10,22 +10,15 @@ END = "<!-- END batch (batch scoring) -->"
 NAMES = {"lr": "fast: StandardScaler + LogisticRegression", "rf": "heavy: RandomForest, 200 trees, depth 10"}
 
 
-#: measured by hand beside the run (2026-11-22), kept with the commands that made them
+#: measured by hand beside the run (2026-11-22, 09:30), kept with the commands that made them
 NOTES = [
     "### Measured beside the run",
     "",
-    "- The machine: `top` showed about 33 % steal time and other engineers' benchmarks on the 2 vCPUs "
-    "during these runs. The floor uses one core, the job two, so the job loses more to them.",
-    "- Reading from disk: the kernel's DAMON page-out evicts the 2.8 GiB input from the page cache within "
-    "seconds (`fincore` showed 32 MiB of it resident), so the 10M-row jobs read it from disk; "
-    "`dd if=lr-10000000.parquet of=/dev/null bs=4M` read 570 MB/s, 5.3 s for the file with 4.2 s of system CPU. "
-    "At that rate the read alone allows at most ~1.9M rows/s (dictionary) or ~2.3M rows/s (plain): below 80 % "
-    "of a floor of 3.0M rows/s whatever the job does after reading.",
-    "- The heavy model's 2-thread line (73-75 %) is not a regression: alternating the code before this "
-    "work and after on `rf-1000000-plain.parquet` right after the run (2 threads, 2 rounds each) gave 7.2 and "
-    "3.8 s before, 7.9 and 3.7 s after, with the same CPU per chunk (670-700 ms): the wall time follows the "
-    "neighbours. At 3.7 s the job runs at about 150 % of the floor.",
-    "- fsync: 3.5 ms median, 8.7 ms p90 for a 20 KB file under `bench/.work` (30 writes).",
+    "- The inputs stay in the page cache on this machine (`fincore bench/.work/batch/*.parquet`: both "
+    "10M-row files wholly resident), so the jobs read memory, not disk; nothing else ran during the run.",
+    "- Where a 2-thread job's time goes (`py-spy record -r 250 --threads` of `bench.batch.jobs`, fast model, "
+    "plain input): Parquet decoding, the copy into one block and the standardization make most of the "
+    "workers' samples; parsing each file's footer again for every split was 8 % of them until it was cached.",
     "",
 ]
 
@@ -52,8 +45,8 @@ def section(document: dict[str, Any]) -> str:
         "on the values already in memory.",
         f"Each line is the median of {document.get('rounds', 1)} rounds run one after another (floor, then every "
         "configuration on both encodings, then again; of an even count, the slower of the middle two), with every "
-        "round's rows/s; peak memory is the highest of the rounds. The 2-core machine was shared with other engineers' benchmarks while this ran "
-        f"(load average {_load(document)}), so single rounds are noisy; the medians and ratios much less.",
+        "round's rows/s; peak memory is the highest of the rounds. Load average "
+        f"{_load(document)}; single rounds on a 2-core machine are noisy, the medians and ratios much less.",
         "",
     ]
     for model in NAMES:
@@ -78,7 +71,9 @@ def section(document: dict[str, Any]) -> str:
                 f"| {r['peak_rss_mib']:,} MiB | {_each(r)} |"
             )
         lines.append("")
-    lines += _stages(document.get("stages") or {}, document.get("load_average"))
+    fast_floor = next((r["rows_per_second"] for r in document["results"]
+                       if r["model"] == "lr" and r["system"].startswith("floor")), 0)
+    lines += _stages(document.get("stages") or {}, document.get("load_average"), fast_floor)
     lines += NOTES
     lines.append(END)
     return "\n".join(lines)
@@ -105,10 +100,10 @@ def _each(result: dict[str, Any]) -> str:
     return ", ".join(f"{v / 1e6:.2f}M" for v in result.get("rounds_rows_per_second", []))
 
 
-def _stages(stages: dict[str, Any], load: list[float] | None) -> list[str]:
+def _stages(stages: dict[str, Any], load: list[float] | None, floor_rows_per_s: float) -> list[str]:
     """Where the fast model's job spends CPU, stage by stage and encoding by encoding, against the floor."""
     spent = {encoding: s.get("cpu_ms_per_chunk") for encoding, s in stages.items() if s}
-    if not spent or not all(spent.values()):
+    if not spent or not all(spent.values()) or not floor_rows_per_s:
         return []
     encodings = list(spent)
     first = spent[encodings[0]]
@@ -116,6 +111,7 @@ def _stages(stages: dict[str, Any], load: list[float] | None) -> list[str]:
     names = [k for k in first if k != floor_name]
     totals = {e: sum(spent[e][k] for k in names) for e in encodings}
     chunk_rows = next(iter(stages.values()))["chunk_rows"]
+    floor_ms = 1000 * chunk_rows / floor_rows_per_s
     lines = [
         f"### Where the time goes: fast model, CPU ms per {chunk_rows:,}-row chunk",
         "",
@@ -133,12 +129,12 @@ def _stages(stages: dict[str, Any], load: list[float] | None) -> list[str]:
         "| **the job, all stages** | " + " | ".join(f"**{totals[e]:.1f}**" for e in encodings) + " |",
         f"| {floor_name} | " + " | ".join(f"{spent[e][floor_name]}" for e in encodings) + " |",
         "",
-        "The job's predict stage is the floor's work; the floor predicts on one core (its BLAS threads "
-        "spin while they wait, which its CPU counts). On 2 cores, with every stage spread over both, a "
-        "chunk takes at least half the job's CPU in wall time: "
+        "The floor predicts on one core (its BLAS threads spin while they wait, which its CPU counts). On 2 "
+        "cores, with every stage spread over both, a chunk takes at least half the job's CPU in wall time; "
+        "against the floor's own time per chunk (from its rows/s above), that bounds the job's share of the floor: "
         + "; ".join(
-            f"{e}: {totals[e] / 2:.1f} ms against {spent[e]['predict']} ms for predict alone, at most "
-            f"{100 * spent[e]['predict'] / (totals[e] / 2):.0f} % of the floor"
+            f"{e}: {totals[e] / 2:.1f} ms against the floor's {floor_ms:.1f} ms, at most "
+            f"{100 * floor_ms / (totals[e] / 2):.0f} % of the floor"
             for e in encodings
         )
         + ", before any waiting.",

@@ -5,9 +5,12 @@ integer prediction; `--columns` gives them the signature's column names, else a 
 writes them to a SQLite log, alternating: the blocks as serving hands them over (the columnar path), and
 the same blocks expanded to per-row records first (`block.records()`, the path they replaced). Reported:
 median CPU µs per row over the rounds (process time: the writing thread's Python and SQLite's work), and
-the event loop's share, building a block and appending it to the sink.
+the event loop's share, building a block and appending it to the sink. `--contended` adds the serving
+process's situation: the blocks' write in a thread while another thread runs Python (as the event loop
+does), reported as the write's rows per second of wall time; a write that gives the GIL away often waits
+for a forced switch each time it takes it back.
 
-Usage: .venv/bin/python -m bench.monitoring.log_write [--rounds 7] [--rows 4000] [--columns]
+Usage: .venv/bin/python -m bench.monitoring.log_write [--rounds 7] [--rows 4000] [--columns] [--contended]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -61,11 +65,31 @@ def submit_cost(rows: int, columns: list[str]) -> float:
     return per_row(submit, rows)
 
 
+def contended(log: PredictionLog, given: list[PredictionBlock]) -> float:
+    """Rows per second of wall time for one write in a thread while the calling thread spins in Python."""
+    done = threading.Event()
+    wall: list[float] = []
+
+    def write() -> None:
+        start = time.perf_counter()
+        log.write(given)
+        wall.append(time.perf_counter() - start)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():  # Python bytecode holding the GIL, as a busy event loop does
+        pass
+    writer.join()
+    return len(given) / wall[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--columns", action="store_true", help="give the blocks 30 signature column names")
+    parser.add_argument("--contended", action="store_true", help="also time the write beside a busy Python thread")
     args = parser.parse_args()
     columns = [f"x{i}" for i in range(30)] if args.columns else []
     folder = Path(tempfile.mkdtemp(prefix="mp-logwrite-"))
@@ -84,10 +108,13 @@ def main() -> None:
                 results[kind].append(per_row(lambda g=given: log.write([r for b in g for r in b.records()]),
                                              args.rows))
         results["submit"].append(submit_cost(args.rows, columns))
+        if args.contended:
+            results.setdefault("contended_rows_per_s", []).append(contended(log, blocks(args.rows, columns)))
     print(json.dumps({"bench": "log_write", "rows_per_flush": args.rows, "columns": len(columns),
                       "rounds": args.rounds, "load_average_start": round(load, 2),
                       "load_average_end": round(os.getloadavg()[0], 2),
-                      **{f"{k}_cpu_us_per_row_median": round(statistics.median(v), 2) for k, v in results.items()},
+                      **{f"{k}_cpu_us_per_row_median" if k != "contended_rows_per_s" else f"{k}_median":
+                         round(statistics.median(v), 2) for k, v in results.items()},
                       "runs": {k: [round(x, 2) for x in v] for k, v in results.items()}}))
 
 

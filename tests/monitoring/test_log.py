@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelport.foundation.clock import ManualClock
@@ -48,7 +49,8 @@ def test_the_id_index_stores_each_row_as_given(any_db_monitoring: Monitoring) ->
 
     odd = ['it\'s "quoted"', "back\\slash", "ünïcødé-✓", "x" * 64]
     at = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
-    given = [record(prediction_id=pid, version=None if i == 0 else i, outputs=None if i == 1 else [i, "y"], at=at)
+    versions = [None, 1, np.int64(2), 3.0]  # numpy and whole float versions come in as plain integers
+    given = [record(prediction_id=pid, version=versions[i], outputs=None if i == 1 else [i, "y"], at=at)
              for i, pid in enumerate(odd)]
     assert any_db_monitoring.log.write(given) == 4
     table = prediction_log

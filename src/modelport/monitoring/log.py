@@ -41,7 +41,7 @@ _INDEX_INSERT = {
               "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
               "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)",
     "postgresql": "INSERT INTO prediction_log (prediction_id, model, version, at, outputs) "
-                  "SELECT r->>0, r->>1, (r->>2)::integer, (r->>3)::timestamp AT TIME ZONE 'UTC', r->>4 "
+                  "SELECT r->>0, r->>1, (r->>2)::numeric::integer, (r->>3)::timestamp AT TIME ZONE 'UTC', r->>4 "
                   "FROM json_array_elements(%s::json) AS r",
 }
 
