@@ -66,6 +66,33 @@ def test_csv_in_with_bad_rows_rejects_them_with_reasons_and_scores_the_rest(mode
     np.testing.assert_array_equal(out["prediction"], expected(models.iris, good, FEATURES))
 
 
+def test_parquet_nan_and_null_floats_are_rejected_by_the_split_readers(models: Models, tmp_path: Path) -> None:
+    """Batch checks each float column for NaN as it copies it out of Arrow: the rows must still be rejected."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = iris_rows(models.iris_x, 2)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sepal = table.column("sepal length (cm)").to_pylist()
+    sepal[7] = float("nan")
+    petal = table.column("petal width (cm)").to_pylist()
+    petal[250] = None
+    table = table.set_column(table.schema.get_field_index("sepal length (cm)"), "sepal length (cm)", pa.array(sepal))
+    table = table.set_column(table.schema.get_field_index("petal width (cm)"), "petal width (cm)", pa.array(petal))
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=100)  # whole chunks: split readers
+    summary = _score(models, tmp_path, input=str(tmp_path / "in.parquet"), id_column="customer", chunk_rows=100,
+                     workers=2)
+    missing = "missing value (null or NaN), but the signature does not allow missing values"
+    rejects = read_output(tmp_path / "out" / "_rejects")
+    assert (summary.rows_scored, summary.rows_rejected) == (298, 2)
+    assert rejects["customer"].tolist() == ["c0000007", "c0000250"]
+    assert rejects["reason"].tolist() == [f"input 'sepal length (cm)': {missing}", f"input 'petal width (cm)': {missing}"]
+    good = frame.drop(index=[7, 250])
+    out = read_output(tmp_path / "out")
+    assert out["customer"].tolist() == good["customer"].tolist()
+    np.testing.assert_array_equal(out["prediction"], expected(models.iris, good, FEATURES))
+
+
 def test_jsonl_in_with_a_wrongly_typed_value_rejects_that_row(models: Models, tmp_path: Path) -> None:
     records = iris_rows(models.iris_x, 1).to_dict("records")
     records[3]["petal length (cm)"] = True

@@ -160,3 +160,20 @@ def test_an_arrow_batch_becomes_a_frame_with_its_floats_in_one_column_major_bloc
     block = floats.to_numpy()
     assert block.flags.f_contiguous and np.shares_memory(block, floats["b"].to_numpy())  # one block, no copies
     assert np.isnan(block[1, 0]) and np.isnan(block[2, 1]) and block[2, 2] == 7.25
+
+
+def test_the_float_columns_found_free_of_nan_are_named_and_only_while_chunks_keep_them() -> None:
+    import pyarrow as pa
+
+    from modelport.batch.sources import arrow_frame, complete_columns
+
+    clean = pa.record_batch({"a": [1.0, 2.0], "b": [float("nan"), 1.0], "c": pa.array([None, 2.0]),
+                             "d": [float("inf"), float("-inf")], "s": ["x", "y"]})
+    frame = arrow_frame(clean)
+    assert complete_columns(frame) == {"a"}  # NaN, null and inf - inf are left to validation
+    assert complete_columns(frame[["a", "b"]]) == {"a"}
+    other = arrow_frame(pa.record_batch({"a": [float("nan"), 1.0], "b": [1.0, 2.0], "c": [1.0, 1.0],
+                                         "d": [0.0, 0.0], "s": ["z", "w"]}))
+    cut = list(chunks(iter([frame, other]), 3))  # a chunk made of both frames claims neither's columns
+    assert [len(c.frame) for c in cut] == [3, 1] and complete_columns(cut[0].frame) == frozenset()
+    assert complete_columns(pd.DataFrame({"a": [1.0]})) == frozenset()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelport.batch.sources import Chunk
+from modelport.batch.sources import Chunk, complete_columns
 from modelport.batch.spec import ChunkStats, ScoredChunk
 from modelport.foundation.errors import InvalidInputError
 from modelport.registry.loaded import LoadedModel
@@ -146,7 +146,10 @@ def _validated(model: LoadedModel, inputs: pd.DataFrame) -> tuple[Any, np.ndarra
     signature = model.signature
     if signature is None:
         return inputs, np.arange(len(inputs)), {}
-    result = validate(signature, inputs if signature.is_tabular else inputs.to_numpy(), collect=True)
+    if not signature.is_tabular:
+        result = validate(signature, inputs.to_numpy(), collect=True)
+    else:
+        result = validate(signature, inputs, collect=True, complete=complete_columns(inputs))
     kept = result.positions if result.positions is not None else np.arange(len(inputs))
     return result.data, kept, dict(sorted(result.rejected.items()))
 

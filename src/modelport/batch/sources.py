@@ -24,6 +24,10 @@ FILE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl"
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake")
 
 
+#: the key of `arrow_frame`'s NaN-free float columns in a frame's `attrs`
+COMPLETE = "modelport.complete_columns"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """`frame` holds rows `start` .. `start + len(frame)` of the whole input."""
@@ -177,7 +181,8 @@ def arrow_frame(batch: Any) -> pd.DataFrame:
 
     One block means one copy out of Arrow, and the model's input array is that
     block itself (`to_numpy` on it copies nothing); null floats become NaN, as
-    `to_pandas` makes them.
+    `to_pandas` makes them. `attrs[COMPLETE]` names the float columns found free
+    of NaN on the way (`complete_columns`).
     """
     import pyarrow as pa
 
@@ -185,21 +190,39 @@ def arrow_frame(batch: Any) -> pd.DataFrame:
     if not floats:
         whole: pd.DataFrame = batch.to_pandas(split_blocks=True)
         return whole
+    names = [batch.schema.names[i] for i in floats]
     # Column-major: an (n, k) Fortran-order array is pandas' own block layout, so the frame wraps it as is.
     # Filled column by column from numpy, not by Arrow's `to_tensor`: under Arrow's jemalloc pool (the job's,
     # batch/local.py) every tensor came from fresh pages, 5,861 page faults and 11 ms of system CPU a
     # 100,000-row chunk, against none for numpy's reused block (bench/batch/stages.py).
     block = np.empty((batch.num_rows, len(floats)), dtype=np.float64, order="F")
-    for position, index in enumerate(floats):
-        block[:, position] = batch.column(index).to_numpy(zero_copy_only=False)  # a null is NaN, as in pandas
-    names = [batch.schema.names[i] for i in floats]
+    complete = []
+    with np.errstate(all="ignore"):  # inf - inf is NaN: such a column is merely checked again by validation
+        for position, index in enumerate(floats):
+            column = block[:, position]
+            column[:] = batch.column(index).to_numpy(zero_copy_only=False)  # a null is NaN, as in pandas
+            # Summed while the column is in cache: validation's own check would be a second pass over the block.
+            if not np.isnan(np.add.reduce(column)):
+                complete.append(names[position])
     frame = pd.DataFrame(block, columns=names, copy=False)
-    if len(floats) == batch.num_columns:
-        return frame
-    rest: pd.DataFrame = batch.select([i for i in range(batch.num_columns) if i not in floats]).to_pandas(
-        split_blocks=True
-    )
-    return pd.concat([frame, rest], axis=1)[list(batch.schema.names)]
+    if len(floats) < batch.num_columns:
+        rest: pd.DataFrame = batch.select([i for i in range(batch.num_columns) if i not in floats]).to_pandas(
+            split_blocks=True
+        )
+        frame = pd.concat([frame, rest], axis=1)[list(batch.schema.names)]
+    frame.attrs[COMPLETE] = frozenset(complete)
+    return frame
+
+
+def complete_columns(frame: pd.DataFrame) -> frozenset[str]:
+    """The float columns `arrow_frame` found free of NaN (none for other frames).
+
+    Carried in the frame's `attrs`, which pandas keeps through the slices and the concatenation of
+    like frames that cut chunks, and drops when frames differ: a column is never claimed complete
+    that was not checked.
+    """
+    found = frame.attrs.get(COMPLETE)
+    return found if isinstance(found, frozenset) else frozenset()
 
 
 def is_local(fs: Any) -> bool:

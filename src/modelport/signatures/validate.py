@@ -8,6 +8,7 @@ of the wrong type, a missing value where none is allowed) raise by default; with
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,16 @@ class ValidationResult:
     positions: np.ndarray | None = None  # original row positions of `data`'s rows
 
 
-def validate(signature: Signature, data: Any, *, collect: bool = False) -> ValidationResult:
-    """Check `data` against `signature` and coerce it to the exact dtypes the model expects."""
+def validate(signature: Signature, data: Any, *, collect: bool = False,
+             complete: Collection[str] = ()) -> ValidationResult:
+    """Check `data` against `signature` and coerce it to the exact dtypes the model expects.
+
+    `complete` names float64 columns the caller has already found free of NaN, which are not checked
+    again (batch scoring checks each column as it copies it out of Arrow, while it is in cache).
+    """
     if signature.tensor is not None:
         return ValidationResult(_validate_tensor(signature.tensor, data))
-    return _validate_columns(signature.columns, data, collect)
+    return _validate_columns(signature.columns, data, collect, complete)
 
 
 def _validate_tensor(spec: TensorSpec, data: Any) -> np.ndarray:
@@ -64,10 +70,11 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join("*" if n == -1 else str(n) for n in shape) + ")"
 
 
-def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool) -> ValidationResult:
+def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool,
+                      complete: Collection[str] = ()) -> ValidationResult:
     frame = _as_columns(specs, data)
     _check_names(specs, frame)
-    if _already_exact(specs, frame):  # the common case in batch and typed clients: no per-column copies
+    if _already_exact(specs, frame, complete):  # the common case in batch and typed clients: no per-column copies
         exact = frame[[s.name for s in specs]]
         return ValidationResult(exact.reset_index(drop=True), {}, np.arange(len(frame)))
     bad = np.zeros(len(frame), dtype=bool)
@@ -92,13 +99,13 @@ def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool) -
     return ValidationResult(good, reasons, np.flatnonzero(keep))
 
 
-def _already_exact(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> bool:
+def _already_exact(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame, complete: Collection[str] = ()) -> bool:
     """True when every column is numeric or bool of exactly the signature's dtype, missing only where allowed."""
     dtypes = frame.dtypes
     for spec in specs:
         if spec.dtype in ("string", "datetime64[ns]") or dtypes[spec.name] != np.dtype(spec.dtype):
             return False
-    required = [s.name for s in specs if not s.nullable and s.dtype.startswith("float")]
+    required = [s.name for s in specs if not s.nullable and s.dtype.startswith("float") and s.name not in complete]
     return not required or not _any_missing(frame[required])
 
 
