@@ -6,6 +6,13 @@ hits both alike; each run starts a fresh server, warms it, then measures. Report
 CPU ms per request per run, the median on/off throughput ratio, and the rows the log really holds.
 
 Usage: .venv/bin/python -m bench.monitoring.log_cost [--rounds 3] [--seconds 10] [--connections 64] [--compare DIR]
+       .venv/bin/python -m bench.monitoring.log_cost --interleave [--slices 12] [--seconds 3] [--compare DIR]
+
+`--interleave` keeps one server with the log on and one with it off running side by side and loads them in
+short turns (on, off, then off, on, ...), with a pause after each turn so that the last flush ends before the
+other server's turn. This machine's speed drifts by 20-30 % within minutes; turns of a few seconds put both
+sides of each pair in the same drift, so the median of the pairs' ratios moves far less from run to run than
+with a fresh server per run. Reported: each pair's on/off ratio, their median, and the ratio of all requests.
 
 `--compare DIR` also measures another version of the code in the same rounds, interleaved with this one
 (DIR holds its `src`, e.g. `mkdir DIR && git archive REV src | tar -x -C DIR`): its servers run with
@@ -21,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,27 +58,148 @@ def register(home: Path) -> Any:
     return rows
 
 
-def measure(home: Path, work: Path, script: Path, *, log_on: bool, seconds: int, connections: int,
-            source: Path | None = None) -> dict[str, Any]:
+def measure(
+    home: Path, work: Path, script: Path, *, log_on: bool, seconds: int, connections: int, source: Path | None = None
+) -> dict[str, Any]:
     """One fresh server, warmed for 2 s, then `seconds` of wrk; requests/s and server CPU per request."""
-    port = free_port()
-    command = [str(Path(sys.executable).parent / "modelport"), "serve", NAME, "--host", "127.0.0.1", "--port",
-               str(port), "--no-auth", "--prediction-log" if log_on else "--no-prediction-log"]
-    env = {"MODELPORT_HOME": str(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    if source is not None:
-        env["PYTHONPATH"] = str(source / "src")
-    server = ServerProcess(command, log=work / f"server-{'on' if log_on else 'off'}.log", env=env)
+    server, url = start(home, work, log_on=log_on, source=source)
     try:
-        server.wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
-        url = f"http://127.0.0.1:{port}"
         wrk.run(url, script, work / "wrk.json", connections=connections, seconds=2)
         cpu = server.cpu_seconds()
         result = wrk.run(url, script, work / "wrk.json", connections=connections, seconds=seconds)
         cpu = server.cpu_seconds() - cpu
     finally:
         server.stop()
-    return {"log": log_on, **({"source": str(source)} if source else {}), "rps": round(result.rps, 1), "p99_ms": round(result.p99_ms, 2), "errors": result.errors,
-            "cpu_ms_per_request": round(1000 * cpu / max(1, result.requests), 3)}
+    return {
+        "log": log_on,
+        **({"source": str(source)} if source else {}),
+        "rps": round(result.rps, 1),
+        "p99_ms": round(result.p99_ms, 2),
+        "errors": result.errors,
+        "cpu_ms_per_request": round(1000 * cpu / max(1, result.requests), 3),
+    }
+
+
+def start(home: Path, work: Path, *, log_on: bool, source: Path | None = None) -> tuple[ServerProcess, str]:
+    """A ready server with the log on or off, of this code or of `source`; returns it and its URL."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "modelport"),
+        "serve",
+        NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-auth",
+        "--prediction-log" if log_on else "--no-prediction-log",
+    ]
+    env = {"MODELPORT_HOME": str(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "src")
+    label = f"{'on' if log_on else 'off'}-{source.name if source else 'this'}"
+    server = ServerProcess(command, log=work / f"server-{label}.log", env=env)
+    server.wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+    return server, f"http://127.0.0.1:{port}"
+
+
+def interleaved(
+    home: Path,
+    work: Path,
+    script: Path,
+    *,
+    slices: int,
+    seconds: int,
+    connections: int,
+    sources: list[Path | None],
+    pause: float = 1.5,
+) -> list[dict[str, Any]]:
+    """Turns on a log-on and a log-off server of each source, all up at once; on/off ratios per pair of turns."""
+    keys = [(source, on) for source in sources for on in (True, False)]
+    servers: dict[tuple[Path | None, bool], tuple[ServerProcess, str]] = {}
+    turns: dict[tuple[Path | None, bool], list[float]] = {key: [] for key in keys}
+    try:
+        for key in keys:
+            servers[key] = start(home, work, log_on=key[1], source=key[0])
+            wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=2)  # warm
+            time.sleep(pause)
+        for index in range(slices):
+            for key in keys if index % 2 == 0 else keys[::-1]:
+                turns[key].append(
+                    wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=seconds).rps
+                )
+                time.sleep(pause)  # a log-on server's last flush runs after its own turn, not in the next one
+    finally:
+        for server, _ in servers.values():
+            server.stop()
+    results = []
+    for source in sources:
+        on, off = turns[(source, True)], turns[(source, False)]
+        ratios = [a / b for a, b in zip(on, off, strict=True)]
+        results.append(
+            {
+                **({"source": str(source)} if source else {}),
+                "ratios": [round(r, 4) for r in ratios],
+                "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
+                "throughput_ratio_on_off_total": round(sum(on) / sum(off), 4),
+                "rps_on": [round(r) for r in on],
+                "rps_off": [round(r) for r in off],
+            }
+        )
+    return results
+
+
+def side_by_side(
+    home: Path,
+    work: Path,
+    scripts: dict[bool, Path],
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    sources: list[Path | None],
+) -> list[dict[str, Any]]:
+    """Both servers of a source loaded at once, each by its own wrk, round after round; on/off ratio per round."""
+    keys = [(source, on) for source in sources for on in (True, False)]
+    servers: dict[tuple[Path | None, bool], tuple[ServerProcess, str]] = {}
+    turns: dict[tuple[Path | None, bool], list[float]] = {key: [] for key in keys}
+
+    def load(key: tuple[Path | None, bool], span: int) -> float:
+        return wrk.run(
+            servers[key][1], scripts[key[1]], work / f"wrk-{key[1]}.json", connections=connections, seconds=span
+        ).rps
+
+    try:
+        for key in keys:
+            servers[key] = start(home, work, log_on=key[1], source=key[0])
+        with ThreadPoolExecutor(2) as pool:
+            for index in range(rounds + 1):  # the first round warms the servers and is not counted
+                for source in sources if index % 2 == 0 else sources[::-1]:
+                    pair = [(source, True), (source, False)]
+                    span = seconds if index else 2
+                    done = list(pool.map(load, pair, [span, span]))
+                    if index:
+                        for key, rps in zip(pair, done, strict=True):
+                            turns[key].append(rps)
+                    time.sleep(1.5)  # the log-on server's last flush ends before the next round
+    finally:
+        for server, _ in servers.values():
+            server.stop()
+    results = []
+    for source in sources:
+        on, off = turns[(source, True)], turns[(source, False)]
+        ratios = [a / b for a, b in zip(on, off, strict=True)]
+        results.append(
+            {
+                **({"source": str(source)} if source else {}),
+                "ratios": [round(r, 4) for r in ratios],
+                "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
+                "throughput_ratio_on_off_total": round(sum(on) / sum(off), 4),
+                "rps_on": [round(r) for r in on],
+                "rps_off": [round(r) for r in off],
+            }
+        )
+    return results
 
 
 def on_off(runs: list[dict[str, Any]]) -> list[float]:
@@ -96,6 +225,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--compare", type=Path, default=None, help="a folder holding another version's src")
+    parser.add_argument("--interleave", action="store_true", help="two live servers loaded in short turns")
+    parser.add_argument("--slices", type=int, default=12, help="turns per server with --interleave")
+    parser.add_argument("--side-by-side", action="store_true", help="the log-on and log-off servers loaded at once")
     args = parser.parse_args()
     wrk.ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="mp-logcost-"))
@@ -103,25 +235,82 @@ def main() -> None:
     rows = register(home)
     script = work / "load.lua"
     script.write_text(wrk.render_script(wire.v2(NAME), wire.v2(NAME).bodies(rows), work / "wrk.json"))
+    if args.interleave or args.side_by_side:
+        return main_interleaved(args, home, work, script, rows)
     load_start, runs, compared = os.getloadavg()[0], [], []
     for index in range(args.rounds):
         for source, into in [(None, runs), (args.compare, compared)][:: 1 if index % 2 == 0 else -1]:
             if source is None and into is compared:
                 continue
-            for log_on in ((True, False) if index % 2 == 0 else (False, True)):
-                into.append(measure(home, work, script, log_on=log_on, seconds=args.seconds,
-                                    connections=args.connections, source=source))
+            for log_on in (True, False) if index % 2 == 0 else (False, True):
+                into.append(
+                    measure(
+                        home,
+                        work,
+                        script,
+                        log_on=log_on,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        source=source,
+                    )
+                )
                 print(json.dumps(into[-1]), file=sys.stderr, flush=True)
     ratios = on_off(runs)
-    summary = {"bench": "log_cost", "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds,
-               "load_average_start": round(load_start, 2), "load_average_end": round(os.getloadavg()[0], 2),
-               "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
-               "ratios": [round(r, 4) for r in ratios], "logged_rows": logged_rows(home), "runs": runs}
+    summary = {
+        "bench": "log_cost",
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "load_average_start": round(load_start, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
+        "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
+        "ratios": [round(r, 4) for r in ratios],
+        "logged_rows": logged_rows(home),
+        "runs": runs,
+    }
     if compared:
-        summary["compared"] = {"source": str(args.compare), "ratios": [round(r, 4) for r in on_off(compared)],
-                               "throughput_ratio_on_off_median": round(statistics.median(on_off(compared)), 4),
-                               "runs": compared}
+        summary["compared"] = {
+            "source": str(args.compare),
+            "ratios": [round(r, 4) for r in on_off(compared)],
+            "throughput_ratio_on_off_median": round(statistics.median(on_off(compared)), 4),
+            "runs": compared,
+        }
+    print(json.dumps(summary))
+    with (RESULTS / "log-cost.jsonl").open("a") as out:
+        out.write(json.dumps(summary) + "\n")
+
+
+def main_interleaved(args: argparse.Namespace, home: Path, work: Path, script: Path, rows: Any) -> None:
+    load_start = os.getloadavg()[0]
+    sources = [None, args.compare] if args.compare else [None]
+    if args.side_by_side:
+        scripts = {True: script, False: work / "load-off.lua"}  # each wrk writes its own summary file
+        for on, path in scripts.items():
+            path.write_text(wrk.render_script(wire.v2(NAME), wire.v2(NAME).bodies(rows), work / f"wrk-{on}.json"))
+        results = side_by_side(
+            home, work, scripts, rounds=args.slices, seconds=args.seconds, connections=args.connections, sources=sources
+        )
+    else:
+        results = interleaved(
+            home, work, script, slices=args.slices, seconds=args.seconds, connections=args.connections, sources=sources
+        )
+    for result in results:
+        print(json.dumps(result), file=sys.stderr, flush=True)
+    summary = {
+        "bench": "log_cost",
+        "method": "side by side" if args.side_by_side else "interleaved",
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "slices": args.slices,
+        "load_average_start": round(load_start, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
+        **results[0],
+        "logged_rows": logged_rows(home),
+    }
+    if args.compare:
+        summary["compared"] = results[1]
     print(json.dumps(summary))
     with (RESULTS / "log-cost.jsonl").open("a") as out:
         out.write(json.dumps(summary) + "\n")
