@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import weakref
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -159,50 +157,3 @@ def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
     sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
     assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
     assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
-
-
-def segment_count(log: PredictionLog) -> int:
-    with log.engine.connect() as conn:
-        return int(conn.execute(sa.text("SELECT count(*) FROM prediction_segments")).scalar() or 0)
-
-
-def test_blocks_prepared_in_several_steps_are_written_as_one_write_of_them_would_be(tmp_path: Path) -> None:
-    given = varied() + varied()
-    sink = PredictionLogSink(fresh_log(tmp_path / "prepared.db"), autostart=False)
-    once, per_row = fresh_log(tmp_path / "once.db"), fresh_log(tmp_path / "rows.db")
-    for number, each in enumerate(given):
-        sink.record([each])
-        if number % 3 == 0:
-            sink.prepare()
-    assert sink.pending == 34 and sink.flush() == 34 and sink.pending == 0
-    assert once.write(given) == per_row.write([r for b in given for r in b.records()]) == 34
-    assert stored(sink.log) == stored(once) == stored(per_row)
-    assert segment_count(sink.log) == segment_count(once)  # the parts of a group are merged into one segment
-
-
-def test_the_background_thread_lets_go_of_a_block_long_before_the_flush_writes_it(tmp_path: Path) -> None:
-    log = fresh_log(tmp_path / "log.db")
-    sink = PredictionLogSink(log, flush_interval=3600)
-    try:
-        inputs = np.array([[1.0, 2.0, 3.0]])
-        held = weakref.ref(inputs)
-        sink.record([block(inputs, np.array([1]))])
-        del inputs
-        deadline = time.monotonic() + 10
-        while held() is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert held() is None and log.count() == 0 and sink.pending == 1
-    finally:
-        sink.close()
-    assert log.count() == 1 and sink.pending == 0  # the graceful stop writes what was prepared
-
-
-def test_a_block_that_cannot_be_prepared_stays_buffered_and_the_flush_reports_it(tmp_path: Path) -> None:
-    errors: list[BaseException] = []
-    sink = PredictionLogSink(fresh_log(tmp_path / "log.db"), autostart=False, on_error=errors.append)
-    bad = PredictionBlock("m", 1, "primary", "yesterday", 1.0, ["id1"], np.zeros((1, 3)), COLUMNS,  # type: ignore[arg-type]
-                          np.array([1]))
-    sink.record([bad])
-    sink.prepare()
-    assert sink.pending == 1 and sink.flush() == 0 and sink.pending == 1
-    assert errors and "prediction time must be a datetime" in str(errors[0])

@@ -55,20 +55,6 @@ class Columns:
         return text.tolist()  # type: ignore[no-any-return]
 
 
-def merged(parts: list[Columns]) -> list[Columns]:
-    """Parts of one group (prepared apart, within one flush) as one segment's columns; as they are if they
-    cannot be put together, each then its own segment."""
-    if len(parts) == 1:
-        return parts
-    try:
-        table = pa.concat_tables([pa.table(p.arrays) for p in parts], promote_options="default")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return parts
-    arrays = {name: table.column(name).combine_chunks() for name in table.column_names}
-    return [Columns(parts[0].model, arrays, [i for p in parts for i in p.ids], [v for p in parts for v in p.versions],
-                    [o for p in parts for o in p.outputs_json])]
-
-
 def is_block(item: Any) -> bool:
     """Whether `item` is a block (rather than a record or a dict)."""
     return hasattr(item, "records") and hasattr(item, "prediction_ids")

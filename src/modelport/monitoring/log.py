@@ -8,7 +8,7 @@ compressed Arrow table. Why not JSON rows, nor Parquet files queried with DuckDB
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import repeat
@@ -125,12 +125,8 @@ class PredictionLog:
 
     def write(self, rows: Iterable[Any]) -> int:
         """Insert records and serving's blocks in one transaction; returns how many rows were written."""
-        return self.write_prepared([prepare(rows)])
-
-    def write_prepared(self, prepared: Sequence[Prepared]) -> int:
-        """Insert rows `prepare` made ready, in one transaction and one segment per group; returns how many."""
-        parts = [part for group in _by_group(prepared).values() for part in blocks.merged(group)]
-        records = [record for ready in prepared for record in ready.records]
+        groups, records = _split(list(rows))
+        parts = [blocks.columns(members, inputs) for members, inputs in groups]
         if not parts and not records:
             return 0
         index: list[tuple[Any, ...]] = []
@@ -205,37 +201,7 @@ class PredictionLog:
         return removed
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """Rows made ready for the database ahead of their write: columns per `blocks.columnar` group, and records."""
-
-    parts: list[tuple[tuple[Any, ...], blocks.Columns]]
-    records: list[Any]
-
-    @property
-    def rows(self) -> int:
-        return sum(len(part.ids) for _, part in self.parts) + len(self.records)
-
-
-def prepare(rows: Iterable[Any]) -> Prepared:
-    """Serving's blocks turned into columns (group by group), the rest kept as records for the write.
-
-    The sink prepares what it holds many times a second and writes once a flush interval: a request's block
-    then lives for a few milliseconds instead of up to a second (docs/monitoring.md says why).
-    """
-    groups, records = _split(list(rows))
-    return Prepared([(key, blocks.columns(members, inputs)) for key, (members, inputs) in groups.items()], records)
-
-
-def _by_group(prepared: Sequence[Prepared]) -> dict[tuple[Any, ...], list[blocks.Columns]]:
-    groups: dict[tuple[Any, ...], list[blocks.Columns]] = {}
-    for ready in prepared:
-        for key, part in ready.parts:
-            groups.setdefault(key, []).append(part)
-    return groups
-
-
-def _split(items: list[Any]) -> tuple[dict[tuple[Any, ...], tuple[list[Any], list[Any]]], list[Any]]:
+def _split(items: list[Any]) -> tuple[list[tuple[list[Any], list[Any]]], list[Any]]:
     """Blocks that go to columns whole, grouped by `blocks.columnar` (with the inputs it read), and the
     rest as per-row records."""
     groups: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
@@ -249,7 +215,7 @@ def _split(items: list[Any]) -> tuple[dict[tuple[Any, ...], tuple[list[Any], lis
             inputs.append(found[1])
         else:
             records.extend(item.records())
-    return groups, records
+    return list(groups.values()), records
 
 
 def _block_segment(part: blocks.Columns) -> dict[str, Any]:
