@@ -1,4 +1,10 @@
-"""Run one command and measure it: wall seconds and the peak RSS of its whole process tree."""
+"""Run one command and measure it: wall seconds and the peak memory of its whole process tree.
+
+Two sums are kept. RSS counts every page a process maps, so pages several processes share (the libraries
+of numpy, Arrow and scikit-learn, and Ray's shared object store) count once per process: summed over a
+tree it overstates what a many-process job holds. PSS (proportional set size, from /proc/PID/smaps_rollup)
+splits each shared page among the processes that map it, so its sum is the tree's real footprint.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,13 @@ import psutil
 
 @dataclass(frozen=True)
 class Measured:
-    """Wall time, peak memory (the tree's summed RSS, sampled every 50 ms) and what the command printed."""
+    """Wall time, peak memory (the tree's summed RSS and PSS, sampled every 50 ms) and what the command printed."""
 
     seconds: float
     peak_rss_mib: float
     stdout: str
     returncode: int
+    peak_pss_mib: float = 0.0  # 0 where the kernel does not report PSS
 
 
 def run(command: Sequence[str], *, env: Mapping[str, str], log: Path, timeout_s: float = 3600) -> Measured:
@@ -28,27 +35,30 @@ def run(command: Sequence[str], *, env: Mapping[str, str], log: Path, timeout_s:
     with log.open("wb") as errors:
         process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=errors, env=dict(env))
         root = psutil.Process(process.pid)
-        peak = 0
+        peak = peak_pss = 0
         while process.poll() is None:
-            peak = max(peak, _tree_rss(root))
+            rss, pss = _tree_memory(root)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             if time.perf_counter() - start > timeout_s:
                 process.kill()
                 break
             time.sleep(0.05)  # a sampling period, not a wait for a condition
         stdout = process.stdout.read().decode() if process.stdout else ""
         process.wait()
-    return Measured(time.perf_counter() - start, peak / 2**20, stdout, process.returncode)
+    return Measured(time.perf_counter() - start, peak / 2**20, stdout, process.returncode, peak_pss / 2**20)
 
 
-def _tree_rss(root: psutil.Process) -> int:
-    total = 0
+def _tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """Summed RSS and PSS of `root` and every process under it (PSS 0 where it cannot be read)."""
+    rss = pss = 0
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
+        return 0, 0
     for proc in processes:
         try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
+            rss += proc.memory_info().rss
+            pss += getattr(proc.memory_full_info(), "pss", 0)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-    return total
+    return rss, pss

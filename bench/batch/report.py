@@ -57,7 +57,8 @@ def section(document: dict[str, Any]) -> str:
         lines += [
             f"### {NAMES[model]}, {rows[0]['rows']:,} rows",
             "",
-            "| system | rows/s (median) | of the floor | seconds (wall) | peak memory | rows/s of each round |",
+            "| system | rows/s (median) | of the floor | seconds (wall) | peak memory: RSS sum (PSS sum) "
+            "| rows/s of each round |",
             "| --- | ---: | ---: | ---: | ---: | --- |",
         ]
         for r in rows:
@@ -68,7 +69,7 @@ def section(document: dict[str, Any]) -> str:
             name = r["system"] if r["rows"] == rows[0]["rows"] else f"{r['system']}, {r['rows']:,} rows"
             lines.append(
                 f"| {name} | {r['rows_per_second']:,} | {share} | {r['seconds']} ({r['wall_seconds']}) "
-                f"| {r['peak_rss_mib']:,} MiB | {_each(r)} |"
+                f"| {r['peak_rss_mib']:,} MiB{_pss(r)} | {_each(r)} |"
             )
         lines.append("")
     fast_floor = next((r["rows_per_second"] for r in document["results"]
@@ -94,6 +95,11 @@ def write_section(path: Path, document: dict[str, Any]) -> None:
 def _load(document: dict[str, Any]) -> str:
     load = document.get("load_average")
     return f"{load[0]:.1f} at the end of the run" if load else "not recorded"
+
+
+def _pss(row: dict[str, Any]) -> str:
+    """The PSS sum beside the RSS sum, when the run measured it."""
+    return f" ({row['peak_pss_mib']:,})" if row.get("peak_pss_mib") else ""
 
 
 def _each(result: dict[str, Any]) -> str:

@@ -99,6 +99,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     middle = dict(ok[(len(ok) - 1) // 2] if ok else runs[0])
     middle["rounds_rows_per_second"] = [r["rows_per_second"] for r in runs]
     middle["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    middle["peak_pss_mib"] = max(r.get("peak_pss_mib", 0) for r in runs)
     return middle
 
 
@@ -124,6 +125,7 @@ def _row(system: str, model: str, rows: int, measured: Measured, job_seconds: fl
         "wall_seconds": round(measured.seconds, 2),
         "rows_per_second": round(rows / seconds) if measured.returncode == 0 and seconds > 0 else 0,
         "peak_rss_mib": round(measured.peak_rss_mib),
+        "peak_pss_mib": round(measured.peak_pss_mib),
     }
 
 
