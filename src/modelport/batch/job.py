@@ -14,6 +14,7 @@ from modelport.batch.local import (
     WorkerSetup,
     choose_parallel,
     commit_now,
+    portable,
     run_local,
     score_item,
 )
@@ -187,7 +188,8 @@ class _Run:
 
     def _run_local(self, workers: int, parallel: str, progress: Progress) -> None:
         reader, items = self._work_items()
-        setup = WorkerSetup(self.settings, self.model.record.ref, self.spec, self.layout, reader)
+        model = portable(self.model) if parallel == "processes" and workers > 1 else None
+        setup = WorkerSetup(self.settings, self.model.record.ref, self.spec, self.layout, reader, model)
         # Worker threads hand their commits to background threads (process workers commit their own).
         committer = Committer(self.sink, workers, 2 * workers) if workers > 1 and parallel == "threads" else None
         commit = committer.commit if committer else commit_now(self.sink)

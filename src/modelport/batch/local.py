@@ -11,6 +11,7 @@ count, not by the input.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,22 @@ class WorkerSetup:
     spec: JobSpec
     layout: Layout
     reader: SplitReader | None = None
+    # The parent's loaded model, pickled, when it pickles (`portable`): a worker then starts without opening
+    # the registry and loading the artifact again (skops' import alone scans every loaded module once per
+    # NumPy ufunc type). Else None, and the worker loads `pinned_ref` itself.
+    model: bytes | None = None
+
+
+def portable(model: LoadedModel) -> bytes | None:
+    """The loaded model pickled for worker processes, or None when it does not pickle (e.g. a native session).
+
+    Only ever unpickled by the workers this process spawns, from their own pipe: the artifact itself was
+    loaded and its digest checked here, under the registry's trust rules.
+    """
+    try:
+        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError, NotImplementedError):
+        return None
 
 
 #: a committed chunk's stats, or the promise of them from a background commit
@@ -209,13 +226,7 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(setup: WorkerSetup) -> None:
-    from modelport.registry.service import Registry
-
-    registry = Registry.open(setup.settings)
-    try:
-        _worker["model"] = registry.load(setup.pinned_ref)
-    finally:
-        registry.close()
+    _worker["model"] = _load(setup)
     # For the worker process's whole life: it scores one item at a time, and Arrow's buffers come and go.
     # After loading, so that the BLAS libraries the model's own imports brought are held to one thread too.
     single_threaded_natives(True).__enter__()
@@ -223,6 +234,19 @@ def _start_worker(setup: WorkerSetup) -> None:
     _worker["sink"] = open_sink(setup.spec)
     _worker["sink"].attach(setup.spec)
     _worker["setup"] = setup
+
+
+def _load(setup: WorkerSetup) -> LoadedModel:
+    if setup.model is not None:
+        loaded: LoadedModel = pickle.loads(setup.model)  # noqa: S301 - pickled by this job's parent (`portable`)
+        return loaded
+    from modelport.registry.service import Registry
+
+    registry = Registry.open(setup.settings)
+    try:
+        return registry.load(setup.pinned_ref)
+    finally:
+        registry.close()
 
 
 def _work_in_worker(item: Item) -> Sequence[Done]:
