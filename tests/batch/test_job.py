@@ -219,16 +219,9 @@ def test_with_proba_on_a_regressor_is_refused(models: Models, tmp_path: Path) ->
     assert read_output(tmp_path / "out")["prediction"].dtype == np.float64
 
 
-def _worker_setup(settings: Any, ref: str, model: bytes | None) -> Any:
-    from modelport.batch.local import WorkerSetup
-    from modelport.batch.spec import JobSpec
-
-    return WorkerSetup(settings, ref, JobSpec(ref=ref, input="in.parquet", output="out"), None, None, model)  # type: ignore[arg-type]
-
-
 def test_a_worker_process_starts_from_the_parents_loaded_model_without_the_registry(models: Models,
                                                                                      tmp_path: Path) -> None:
-    from modelport.batch.local import _load, portable
+    from modelport.batch.local import portable, worker_model
     from modelport.foundation.settings import Settings
 
     registry = Registry.open(models.settings)
@@ -237,7 +230,7 @@ def test_a_worker_process_starts_from_the_parents_loaded_model_without_the_regis
     finally:
         registry.close()
     nowhere = Settings.at(tmp_path / "no-registry-here")  # the worker must not need to open it
-    again = _load(_worker_setup(nowhere, "iris:1", portable(loaded)))
+    again = worker_model(portable(loaded), nowhere, "iris:1")
     rows = iris_rows(models.iris_x, 1)[FEATURES]
     np.testing.assert_array_equal(again.predict(rows), loaded.predict(rows))
     assert again.record.ref == loaded.record.ref and not (tmp_path / "no-registry-here").exists()
@@ -246,7 +239,7 @@ def test_a_worker_process_starts_from_the_parents_loaded_model_without_the_regis
 def test_a_model_that_does_not_pickle_is_loaded_by_each_worker_from_the_registry(models: Models) -> None:
     import threading
 
-    from modelport.batch.local import _load, portable
+    from modelport.batch.local import portable, worker_model
 
     class Native:
         lock = None
@@ -255,5 +248,5 @@ def test_a_model_that_does_not_pickle_is_loaded_by_each_worker_from_the_registry
             self.lock = threading.Lock()  # as a native inference session holds state pickle cannot carry
 
     assert portable(Native()) is None  # type: ignore[arg-type]
-    loaded = _load(_worker_setup(models.settings, "iris:1", None))
+    loaded = worker_model(None, models.settings, "iris:1")
     assert loaded.record.ref == "iris:1" and loaded.record.version == 1

@@ -226,7 +226,8 @@ class _Run:
         from modelport.batch.ray_engine import RayJob, run_ray
 
         job = RayJob(self.settings, self.model.record.ref, self.spec, self.layout, self.model.signature)
-        run_ray(job, self.sink, set(self.done), address=address, workers=workers, on_done=self._on_done(progress))
+        run_ray(job, self.sink, set(self.done), address=address, workers=workers, on_done=self._on_done(progress),
+                model=portable(self.model))
 
     def _summary(self, engine: str, started: str, seconds: float, workers: int, parallel: str) -> BatchSummary:
         every = {**self.done, **{s.index: s for s in self.new}}

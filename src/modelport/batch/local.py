@@ -226,7 +226,7 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(setup: WorkerSetup) -> None:
-    _worker["model"] = _load(setup)
+    _worker["model"] = worker_model(setup.model, setup.settings, setup.pinned_ref)
     # For the worker process's whole life: it scores one item at a time, and Arrow's buffers come and go.
     # After loading, so that the BLAS libraries the model's own imports brought are held to one thread too.
     single_threaded_natives(True).__enter__()
@@ -236,15 +236,16 @@ def _start_worker(setup: WorkerSetup) -> None:
     _worker["setup"] = setup
 
 
-def _load(setup: WorkerSetup) -> LoadedModel:
-    if setup.model is not None:
-        loaded: LoadedModel = pickle.loads(setup.model)  # noqa: S301 - pickled by this job's parent (`portable`)
+def worker_model(pickled: bytes | None, settings: Settings, pinned_ref: str) -> LoadedModel:
+    """A worker's model (a process's or a Ray actor's): the parent's, unpickled, else loaded from the registry."""
+    if pickled is not None:
+        loaded: LoadedModel = pickle.loads(pickled)  # noqa: S301 - pickled by this job's parent (`portable`)
         return loaded
     from modelport.registry.service import Registry
 
-    registry = Registry.open(setup.settings)
+    registry = Registry.open(settings)
     try:
-        return registry.load(setup.pinned_ref)
+        return registry.load(pinned_ref)
     finally:
         registry.close()
 

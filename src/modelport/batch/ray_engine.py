@@ -38,15 +38,27 @@ class RayJob:
 
 
 def run_ray(
-    job: RayJob, sink: Sink, done: set[int], *, address: str | None, workers: int, on_done: Callable[[ChunkStats], None]
+    job: RayJob,
+    sink: Sink,
+    done: set[int],
+    *,
+    address: str | None,
+    workers: int,
+    on_done: Callable[[ChunkStats], None],
+    model: bytes | None = None,
 ) -> None:
-    """Score the job on Ray (an existing cluster at `address`, else a local Ray) and commit every chunk."""
+    """Score the job on Ray (an existing cluster at `address`, else a local Ray) and commit every chunk.
+
+    `model` is the driver's loaded model, pickled (batch/local.py `portable`): the actors then need neither
+    the registry nor the artifact store, and skip loading the artifact again. Without it each actor loads
+    the model from the registry.
+    """
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     try:
-        for index, start, rows in _scored_chunks(ray, job, workers):
+        for index, start, rows in _scored_chunks(ray, job, workers, model):
             if index in done:
                 continue
             scored = split_chunk(rows, job.layout, index, start, _version(job.pinned_ref))
@@ -70,7 +82,9 @@ def _version(pinned_ref: str) -> int:
     return int(pinned_ref.rsplit(":", 1)[1])
 
 
-def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, int, pd.DataFrame]]:
+def _scored_chunks(
+    ray: Any, job: RayJob, workers: int, model: bytes | None
+) -> Iterator[tuple[int, int, pd.DataFrame]]:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # chunks are numbered by input position
     context.enable_progress_bars = False  # the job shows its own progress
@@ -83,7 +97,7 @@ def _scored_chunks(ray: Any, job: RayJob, workers: int) -> Iterator[tuple[int, i
             batch_size=job.spec.chunk_rows,
             batch_format="pandas",
             concurrency=(1, workers),
-            fn_constructor_kwargs={"job": job},
+            fn_constructor_kwargs={"job": job, "model": model},
             num_cpus=1,
         )
     )
@@ -115,14 +129,10 @@ def _read_unit(batch: pd.DataFrame, job: RayJob) -> Iterator[pd.DataFrame]:
 class _Scorer:
     """A Ray actor: loads the model once, then scores every batch it is given."""
 
-    def __init__(self, job: RayJob) -> None:
-        from modelport.registry.service import Registry
+    def __init__(self, job: RayJob, model: bytes | None = None) -> None:
+        from modelport.batch.local import worker_model
 
-        registry = Registry.open(job.settings)
-        try:
-            self.model = registry.load(job.pinned_ref)
-        finally:
-            registry.close()
+        self.model = worker_model(model, job.settings, job.pinned_ref)
         self.layout = job.layout
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
