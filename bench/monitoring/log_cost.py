@@ -28,7 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,35 +105,24 @@ def start(home: Path, work: Path, *, log_on: bool, source: Path | None = None) -
     return server, f"http://127.0.0.1:{port}"
 
 
-def interleaved(
-    home: Path,
-    work: Path,
-    script: Path,
-    *,
-    slices: int,
-    seconds: int,
-    connections: int,
-    sources: list[Path | None],
-    pause: float = 1.5,
-) -> list[dict[str, Any]]:
-    """Turns on a log-on and a log-off server of each source, all up at once; on/off ratios per pair of turns."""
-    keys = [(source, on) for source in sources for on in (True, False)]
-    servers: dict[tuple[Path | None, bool], tuple[ServerProcess, str]] = {}
-    turns: dict[tuple[Path | None, bool], list[float]] = {key: [] for key in keys}
+Key = tuple[Path | None, bool]  # (the code's source, None for this tree; the log on or off)
+
+
+@contextmanager
+def _servers(home: Path, work: Path, keys: list[Key]) -> Iterator[dict[Key, tuple[ServerProcess, str]]]:
+    """A ready server for each key, all up at once, stopped on exit."""
+    servers: dict[Key, tuple[ServerProcess, str]] = {}
     try:
         for key in keys:
             servers[key] = start(home, work, log_on=key[1], source=key[0])
-            wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=2)  # warm
-            time.sleep(pause)
-        for index in range(slices):
-            for key in keys if index % 2 == 0 else keys[::-1]:
-                turns[key].append(
-                    wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=seconds).rps
-                )
-                time.sleep(pause)  # a log-on server's last flush runs after its own turn, not in the next one
+        yield servers
     finally:
         for server, _ in servers.values():
             server.stop()
+
+
+def _summaries(sources: list[Path | None], turns: dict[Key, list[float]]) -> list[dict[str, Any]]:
+    """Per source: each pair's on/off ratio, their median, the ratio of all requests, and the raw requests/s."""
     results = []
     for source in sources:
         on, off = turns[(source, True)], turns[(source, False)]
@@ -147,6 +138,33 @@ def interleaved(
             }
         )
     return results
+
+
+def interleaved(
+    home: Path,
+    work: Path,
+    script: Path,
+    *,
+    slices: int,
+    seconds: int,
+    connections: int,
+    sources: list[Path | None],
+    pause: float = 1.5,
+) -> list[dict[str, Any]]:
+    """Turns on a log-on and a log-off server of each source, all up at once; on/off ratios per pair of turns."""
+    keys = [(source, on) for source in sources for on in (True, False)]
+    turns: dict[Key, list[float]] = {key: [] for key in keys}
+    with _servers(home, work, keys) as servers:
+        for key in keys:
+            wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=2)  # warm
+            time.sleep(pause)
+        for index in range(slices):
+            for key in keys if index % 2 == 0 else keys[::-1]:
+                turns[key].append(
+                    wrk.run(servers[key][1], script, work / "wrk.json", connections=connections, seconds=seconds).rps
+                )
+                time.sleep(pause)  # a log-on server's last flush runs after its own turn, not in the next one
+    return _summaries(sources, turns)
 
 
 def side_by_side(
@@ -161,45 +179,24 @@ def side_by_side(
 ) -> list[dict[str, Any]]:
     """Both servers of a source loaded at once, each by its own wrk, round after round; on/off ratio per round."""
     keys = [(source, on) for source in sources for on in (True, False)]
-    servers: dict[tuple[Path | None, bool], tuple[ServerProcess, str]] = {}
-    turns: dict[tuple[Path | None, bool], list[float]] = {key: [] for key in keys}
+    turns: dict[Key, list[float]] = {key: [] for key in keys}
+    with _servers(home, work, keys) as servers, ThreadPoolExecutor(2) as pool:
 
-    def load(key: tuple[Path | None, bool], span: int) -> float:
-        return wrk.run(
-            servers[key][1], scripts[key[1]], work / f"wrk-{key[1]}.json", connections=connections, seconds=span
-        ).rps
+        def load(key: Key, span: int) -> float:
+            return wrk.run(
+                servers[key][1], scripts[key[1]], work / f"wrk-{key[1]}.json", connections=connections, seconds=span
+            ).rps
 
-    try:
-        for key in keys:
-            servers[key] = start(home, work, log_on=key[1], source=key[0])
-        with ThreadPoolExecutor(2) as pool:
-            for index in range(rounds + 1):  # the first round warms the servers and is not counted
-                for source in sources if index % 2 == 0 else sources[::-1]:
-                    pair = [(source, True), (source, False)]
-                    span = seconds if index else 2
-                    done = list(pool.map(load, pair, [span, span]))
-                    if index:
-                        for key, rps in zip(pair, done, strict=True):
-                            turns[key].append(rps)
-                    time.sleep(1.5)  # the log-on server's last flush ends before the next round
-    finally:
-        for server, _ in servers.values():
-            server.stop()
-    results = []
-    for source in sources:
-        on, off = turns[(source, True)], turns[(source, False)]
-        ratios = [a / b for a, b in zip(on, off, strict=True)]
-        results.append(
-            {
-                **({"source": str(source)} if source else {}),
-                "ratios": [round(r, 4) for r in ratios],
-                "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
-                "throughput_ratio_on_off_total": round(sum(on) / sum(off), 4),
-                "rps_on": [round(r) for r in on],
-                "rps_off": [round(r) for r in off],
-            }
-        )
-    return results
+        for index in range(rounds + 1):  # the first round warms the servers and is not counted
+            for source in sources if index % 2 == 0 else sources[::-1]:
+                pair = [(source, True), (source, False)]
+                span = seconds if index else 2
+                done = list(pool.map(load, pair, [span, span]))
+                if index:
+                    for key, rps in zip(pair, done, strict=True):
+                        turns[key].append(rps)
+                time.sleep(1.5)  # the log-on server's last flush ends before the next round
+    return _summaries(sources, turns)
 
 
 def on_off(runs: list[dict[str, Any]]) -> list[float]:
@@ -237,7 +234,9 @@ def main() -> None:
     script.write_text(wrk.render_script(wire.v2(NAME), wire.v2(NAME).bodies(rows), work / "wrk.json"))
     if args.interleave or args.side_by_side:
         return main_interleaved(args, home, work, script, rows)
-    load_start, runs, compared = os.getloadavg()[0], [], []
+    load_start = os.getloadavg()[0]
+    runs: list[dict[str, Any]] = []
+    compared: list[dict[str, Any]] = []
     for index in range(args.rounds):
         for source, into in [(None, runs), (args.compare, compared)][:: 1 if index % 2 == 0 else -1]:
             if source is None and into is compared:

@@ -59,10 +59,11 @@ class WorkerSetup:
 
 
 def portable(model: LoadedModel) -> bytes | None:
-    """The loaded model pickled for worker processes, or None when it does not pickle (e.g. a native session).
+    """The loaded model pickled for worker processes and Ray actors, or None when it does not pickle (e.g. a
+    native session).
 
-    Only ever unpickled by the workers this process spawns, from their own pipe: the artifact itself was
-    loaded and its digest checked here, under the registry's trust rules.
+    Only ever unpickled by the workers this job starts (`worker_model`): the artifact itself was loaded and
+    its digest checked here, under the registry's trust rules.
     """
     try:
         return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
