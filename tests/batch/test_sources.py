@@ -103,6 +103,7 @@ def test_sql_source_streams_a_query_or_a_table(tmp_path: Path) -> None:
         ("sqlite:///x.db", {}, r"give the rows to score as a SQL query"),
         ("{tmp}/x.parquet", {"query": "SELECT 1"}, r"--query applies to a database input only"),
         ("{tmp}/nothing-*.parquet", {}, r"matches no file"),
+        ("{tmp}/missing.parquet", {}, r"input '.*missing\.parquet' matches no file"),
         ("{tmp}/data.txt", {}, r"cannot tell the format of .*data\.txt"),
         ("{tmp}/data.txt", {"input_format": "xml"}, r"input format 'xml': use parquet, csv or jsonl"),
     ],

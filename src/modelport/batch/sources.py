@@ -88,7 +88,10 @@ def _expand(uri: str) -> tuple[list[str], Any]:
     fs, _, found = fsspec.core.get_fs_token_paths(uri)
     paths: list[str] = []
     for path in sorted(found):
-        paths.extend(sorted(_data_files(fs, path)) if fs.isdir(path) else [path])
+        if fs.isdir(path):
+            paths.extend(sorted(_data_files(fs, path)))
+        elif len(found) > 1 or fs.exists(path):  # what a glob matched exists; a plain path is given as is
+            paths.append(path)
     if not paths:
         raise InvalidInputError(f"input {uri!r} matches no file; check the path or glob", field="input")
     return paths, fs
