@@ -32,6 +32,14 @@ def test_chunks_are_exact_and_numbered_across_uneven_frames() -> None:
     assert pd.concat([c.frame for c in cut], ignore_index=True)["b"].tolist() == list(range(24))
 
 
+def test_a_frame_of_exactly_one_chunk_is_passed_on_whole_and_numbered_from_zero() -> None:
+    frame = _frame(10, 5)
+    frame.index = pd.RangeIndex(40, 50)  # as a slice of a larger frame would be labelled
+    cut = list(chunks(iter([frame, _frame(10, 15)]), 10, first=3, start=30))
+    assert [(c.index, c.start, len(c.frame)) for c in cut] == [(3, 30, 10), (4, 40, 10)]
+    assert cut[0].frame.index.tolist() == list(range(10)) and cut[0].frame["b"].tolist() == list(range(5, 15))
+
+
 def test_chunks_of_an_empty_stream_are_none() -> None:
     assert list(chunks(iter([]), 10)) == []
 

@@ -190,3 +190,17 @@ def test_the_block_check_for_missing_values_tells_inf_minus_inf_from_nan() -> No
     assert out.rejected == {} and out.data["a"].tolist() == [np.inf, -np.inf, 1.0]
     result = validate(sig, frame.assign(b=[1e308, np.nan, -np.inf]), collect=True)
     assert result.positions.tolist() == [0, 2] and "input 'b': missing value" in result.rejected[1]
+
+
+@pytest.mark.parametrize("order", [["a", "b"], ["b", "a"]])
+def test_an_exact_frame_comes_back_in_order_labelled_from_zero_and_writing_to_it_leaves_the_callers_alone(
+    order: list[str],
+) -> None:
+    signature = Signature(columns=(ColumnSpec("a", "float64"), ColumnSpec("b", "int64")))
+    frame = pd.DataFrame({"a": [1.5, 2.5, 3.5], "b": [1, 2, 3]}, index=[7, 8, 9])[order]
+    data = validate(signature, frame).data
+    assert list(data.columns) == ["a", "b"] and data.index.tolist() == [0, 1, 2]
+    same = frame.reset_index(drop=True)
+    data.iloc[0, 0] = -1.0  # a model that scribbles on its input
+    assert frame["a"].tolist() == [1.5, 2.5, 3.5] and data is not same
+    assert validate(signature, same).data is not same

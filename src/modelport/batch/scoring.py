@@ -98,7 +98,9 @@ def split_chunk(rows: pd.DataFrame, layout: Layout, index: int, start: int, vers
 
 def _score(model: LoadedModel, layout: Layout, frame: pd.DataFrame) -> tuple[dict[str, Any], dict[int, str]]:
     """The id and prediction columns, one value per input row, and why each rejected row was rejected."""
-    data, kept, rejected = _validated(model, frame[list(layout.features)])
+    features = list(layout.features)
+    # Selecting by a list costs ~0.4 ms a chunk, with the GIL held, even when it changes nothing.
+    data, kept, rejected = _validated(model, frame if frame.columns.tolist() == features else frame[features])
     size = len(frame)
     columns: dict[str, Any] = {layout.id_column: frame[layout.id_column].to_numpy()} if layout.id_column else {}
     if len(kept):
@@ -127,7 +129,10 @@ def _split(
             }
         )
         keys, values = keys[~bad], {c: v[~bad] for c, v in values.items()}
-    output = pd.DataFrame({layout.key: keys, **values, "model_version": np.full(len(keys), version, dtype=np.int64)})
+    # copy=False: pandas would copy every array of the dict (0.2 ms a chunk, with the GIL held).
+    output = pd.DataFrame(
+        {layout.key: keys, **values, "model_version": np.full(len(keys), version, dtype=np.int64)}, copy=False
+    )
     return ScoredChunk(ChunkStats(index, size, len(output), len(rejected)), output, rejects)
 
 

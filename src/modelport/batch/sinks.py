@@ -20,6 +20,7 @@ import os
 import threading
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -152,7 +153,6 @@ class FileSink:
     def _encode(self, frame: pd.DataFrame) -> bytes:
         if self.format == "csv":
             return frame.to_csv(index=False).encode()
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         buffer = io.BytesIO()
@@ -163,8 +163,7 @@ class FileSink:
         # Dictionary-encode only the other low-cardinality columns (string labels, reasons): trying it on
         # unique ids and probabilities costs five times the rest of the write and then falls back anyway.
         repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns and c not in integers]
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, buffer, use_dictionary=repeated, column_encoding=integers or None)
+        pq.write_table(_arrow_table(frame), buffer, use_dictionary=repeated, column_encoding=integers or None)
         return buffer.getvalue()
 
     def _put(self, path: str, data: bytes) -> None:
@@ -180,3 +179,19 @@ class FileSink:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
+
+
+def _arrow_table(frame: pd.DataFrame) -> Any:
+    """The frame as an Arrow table: numbers straight from their numpy arrays, anything else through pandas.
+
+    `Table.from_pandas` spends ~0.3 ms a chunk, with the GIL held, building the pandas metadata that a
+    plain table of numbers does not need; the columns and their types come out the same.
+    """
+    import pyarrow as pa
+
+    dtypes = list(frame.dtypes)
+    if frame.columns.has_duplicates or not all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes):
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    # from_pandas=True: NaN becomes null, as `Table.from_pandas` makes it
+    columns = [pa.array(frame[c].to_numpy(), from_pandas=True) for c in frame.columns]
+    return pa.Table.from_arrays(columns, names=[str(c) for c in frame.columns])

@@ -73,10 +73,13 @@ def _shape(shape: tuple[int, ...]) -> str:
 def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool,
                       complete: Collection[str] = ()) -> ValidationResult:
     frame = _as_columns(specs, data)
-    _check_names(specs, frame)
+    names = _check_names(specs, frame)
     if _already_exact(specs, frame, complete):  # the common case in batch and typed clients: no per-column copies
-        exact = frame[[s.name for s in specs]]
-        return ValidationResult(exact.reset_index(drop=True), {}, np.arange(len(frame)))
+        want = [s.name for s in specs]
+        # Selecting by a list costs ~0.4 ms a call even when it changes nothing; a shallow copy ~10 µs
+        # (copy-on-write: a model that writes to its input never writes to the caller's frame).
+        exact = frame.copy(deep=False) if names == want else frame[want]
+        return ValidationResult(_from_zero(exact), {}, np.arange(len(frame)))
     bad = np.zeros(len(frame), dtype=bool)
     reasons: dict[int, str] = {}
     out: dict[str, Any] = {}
@@ -101,7 +104,7 @@ def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool,
 
 def _already_exact(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame, complete: Collection[str] = ()) -> bool:
     """True when every column is numeric or bool of exactly the signature's dtype, missing only where allowed."""
-    dtypes = frame.dtypes
+    dtypes = dict(zip(map(str, frame.columns), frame.dtypes, strict=True))  # a Series lookup a column: ~5 µs
     for spec in specs:
         if spec.dtype in ("string", "datetime64[ns]") or dtypes[spec.name] != np.dtype(spec.dtype):
             return False
@@ -156,7 +159,8 @@ def _positional(specs: tuple[ColumnSpec, ...], data: Any) -> pd.DataFrame:
     return pd.DataFrame({s.name: array[:, i] for i, s in enumerate(specs)})
 
 
-def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> None:
+def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> list[str]:
+    """The frame's column names, once they are checked to be the signature's, each once (in any order)."""
     want = [s.name for s in specs]
     names = [str(c) for c in frame.columns]
     for name in want:
@@ -168,6 +172,15 @@ def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> None:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ValidationError(dup, "column given more than once")
+    return names
+
+
+def _from_zero(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with rows labelled 0..n-1 (as it is, when they already are)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
 
 
 def _coerce(spec: ColumnSpec, series: pd.Series) -> tuple[Any, list[tuple[np.ndarray, str]]]:
