@@ -177,12 +177,13 @@ def test_the_float_columns_found_free_of_nan_are_named_and_only_while_chunks_kee
     from modelport.batch.sources import arrow_frame, complete_columns
 
     clean = pa.record_batch({"a": [1.0, 2.0], "b": [float("nan"), 1.0], "c": pa.array([None, 2.0]),
-                             "d": [float("inf"), float("-inf")], "s": ["x", "y"]})
+                             "d": [float("inf"), float("-inf")], "e": [1e300, -1e300], "s": ["x", "y"]})
     frame = arrow_frame(clean)
-    assert complete_columns(frame) == {"a"}  # NaN, null and inf - inf are left to validation
-    assert complete_columns(frame[["a", "b"]]) == {"a"}
+    # NaN and null are left to validation; infinities and squares that overflow are no NaN
+    assert complete_columns(frame) == {"a", "d", "e"}
+    assert complete_columns(frame[["a", "b"]]) == {"a", "d", "e"}  # a selection keeps the claims; "b" is not one
     other = arrow_frame(pa.record_batch({"a": [float("nan"), 1.0], "b": [1.0, 2.0], "c": [1.0, 1.0],
-                                         "d": [0.0, 0.0], "s": ["z", "w"]}))
+                                         "d": [0.0, 0.0], "e": [0.0, 0.0], "s": ["z", "w"]}))
     cut = list(chunks(iter([frame, other]), 3))  # a chunk made of both frames claims neither's columns
     assert [len(c.frame) for c in cut] == [3, 1] and complete_columns(cut[0].frame) == frozenset()
     assert complete_columns(pd.DataFrame({"a": [1.0]})) == frozenset()

@@ -15,7 +15,6 @@ and its files overwritten, so no row is lost and none is written twice.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from typing import Any, Protocol
@@ -150,12 +149,13 @@ class FileSink:
     def close(self) -> None:
         return None
 
-    def _encode(self, frame: pd.DataFrame) -> bytes:
+    def _encode(self, frame: pd.DataFrame) -> bytes | memoryview:
         if self.format == "csv":
             return frame.to_csv(index=False).encode()
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        buffer = io.BytesIO()
+        buffer = pa.BufferOutputStream()  # Arrow's own: a BytesIO is written through Python, holding the GIL
         # Integer columns are delta-encoded: keys (`row`, an integer id) are mostly consecutive and take
         # ~2 % of their plain size; class numbers and the version take a bit or two a value, for half the
         # CPU of a dictionary (0.8 against 1.8 ms per 100,000 predictions).
@@ -164,11 +164,11 @@ class FileSink:
         # unique ids and probabilities costs five times the rest of the write and then falls back anyway.
         repeated = [c for c in ("prediction", "model_version", "reason") if c in frame.columns and c not in integers]
         pq.write_table(_arrow_table(frame), buffer, use_dictionary=repeated, column_encoding=integers or None)
-        return buffer.getvalue()
+        return memoryview(buffer.getvalue())
 
-    def _put(self, path: str, data: bytes) -> None:
+    def _put(self, path: str, data: bytes | memoryview) -> None:
         if not self._local:
-            self.fs.pipe_file(path, data)  # an object store's put is atomic
+            self.fs.pipe_file(path, bytes(data))  # an object store's put is atomic
             return
         directory, name = os.path.split(path)
         os.makedirs(directory, exist_ok=True)
