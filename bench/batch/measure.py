@@ -52,8 +52,9 @@ def run(command: Sequence[str], *, env: Mapping[str, str], log: Path, timeout_s:
 def _tree_memory(root: psutil.Process) -> tuple[int, int]:
     """Summed RSS and PSS of `root` and every process under it (PSS 0 where it cannot be read)."""
     rss = pss = 0
-    for proc in map(psutil.Process, _tree(root.pid)):
-        try:
+    for pid in _tree(root.pid):
+        try:  # a process may end between listing and reading
+            proc = psutil.Process(pid)
             rss += proc.memory_info().rss
             pss += getattr(proc.memory_full_info(), "pss", 0)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
