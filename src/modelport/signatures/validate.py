@@ -73,12 +73,12 @@ def _shape(shape: tuple[int, ...]) -> str:
 def _validate_columns(specs: tuple[ColumnSpec, ...], data: Any, collect: bool,
                       complete: Collection[str] = ()) -> ValidationResult:
     frame = _as_columns(specs, data)
-    names = _check_names(specs, frame)
+    _check_names(specs, frame)
     if _already_exact(specs, frame, complete):  # the common case in batch and typed clients: no per-column copies
         want = [s.name for s in specs]
         # Selecting by a list costs ~0.4 ms a call even when it changes nothing; a shallow copy ~10 µs
         # (copy-on-write: a model that writes to its input never writes to the caller's frame).
-        exact = frame.copy(deep=False) if names == want else frame[want]
+        exact = frame.copy(deep=False) if frame.columns.tolist() == want else frame[want]
         return ValidationResult(_from_zero(exact), {}, np.arange(len(frame)))
     bad = np.zeros(len(frame), dtype=bool)
     reasons: dict[int, str] = {}
@@ -159,8 +159,7 @@ def _positional(specs: tuple[ColumnSpec, ...], data: Any) -> pd.DataFrame:
     return pd.DataFrame({s.name: array[:, i] for i, s in enumerate(specs)})
 
 
-def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> list[str]:
-    """The frame's column names, once they are checked to be the signature's, each once (in any order)."""
+def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> None:
     want = [s.name for s in specs]
     names = [str(c) for c in frame.columns]
     for name in want:
@@ -172,7 +171,6 @@ def _check_names(specs: tuple[ColumnSpec, ...], frame: pd.DataFrame) -> list[str
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ValidationError(dup, "column given more than once")
-    return names
 
 
 def _from_zero(frame: pd.DataFrame) -> pd.DataFrame:
