@@ -10,13 +10,14 @@ Usage: .venv/bin/python -m bench.batch.ray_floor   (needs the `ray` extra)
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
 
 import psutil
 
-from bench.batch.measure import _tree_memory
+from bench.batch.measure import _tree, _tree_memory
 
 
 def settled(root: psutil.Process, polls: int = 6) -> tuple[int, int]:
@@ -60,17 +61,17 @@ def main() -> None:
     busy = [Worker.remote() for _ in range(2)]
     ray.get([a.ready.remote() for a in busy])
     report("+ 2 actors with numpy, pandas, pyarrow, scikit-learn imported (idle ones killed)", root)
-    import modelport.batch.job  # noqa: F401  (what the driver of a job imports too)
-    import sklearn.linear_model  # noqa: F401
-
+    for module in ("modelport.batch.job", "sklearn.linear_model"):  # what the driver of a job imports too
+        importlib.import_module(module)
     report("+ the driver's own imports (modelport's batch job, scikit-learn)", root)
     ray.shutdown()
 
 
 def report(label: str, root: psutil.Process) -> None:
+    """One JSON line: the step, and the tree's settled summed RSS and PSS."""
     rss, pss = settled(root)
     print(json.dumps({"step": label, "rss_mib": round(rss / 2**20), "pss_mib": round(pss / 2**20),
-                      "processes": len(root.children(recursive=True)) + 1}), flush=True)
+                      "processes": len(_tree(root.pid))}), flush=True)
 
 
 if __name__ == "__main__":

@@ -256,13 +256,7 @@ def main() -> None:
                 print(json.dumps(into[-1]), file=sys.stderr, flush=True)
     ratios = on_off(runs)
     summary = {
-        "bench": "log_cost",
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "connections": args.connections,
-        "seconds": args.seconds,
-        "rounds": args.rounds,
-        "load_average_start": round(load_start, 2),
-        "load_average_end": round(os.getloadavg()[0], 2),
+        **_header(args, load_start, rounds=args.rounds),
         "throughput_ratio_on_off_median": round(statistics.median(ratios), 4),
         "ratios": [round(r, 4) for r in ratios],
         "logged_rows": logged_rows(home),
@@ -275,9 +269,7 @@ def main() -> None:
             "throughput_ratio_on_off_median": round(statistics.median(on_off(compared)), 4),
             "runs": compared,
         }
-    print(json.dumps(summary))
-    with (RESULTS / "log-cost.jsonl").open("a") as out:
-        out.write(json.dumps(summary) + "\n")
+    _save(summary)
 
 
 def main_interleaved(args: argparse.Namespace, home: Path, work: Path, script: Path, rows: Any) -> None:
@@ -296,20 +288,30 @@ def main_interleaved(args: argparse.Namespace, home: Path, work: Path, script: P
         )
     for result in results:
         print(json.dumps(result), file=sys.stderr, flush=True)
-    summary = {
+    method = "side by side" if args.side_by_side else "interleaved"
+    summary = {**_header(args, load_start, method=method, slices=args.slices), **results[0],
+               "logged_rows": logged_rows(home)}
+    if args.compare:
+        summary["compared"] = results[1]
+    _save(summary)
+
+
+def _header(args: argparse.Namespace, load_start: float, **mode: Any) -> dict[str, Any]:
+    """What every summary line starts with: the bench, its mode, when, the load and the machine's load."""
+    return {
         "bench": "log_cost",
-        "method": "side by side" if args.side_by_side else "interleaved",
+        **({"method": mode.pop("method")} if "method" in mode else {}),
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "connections": args.connections,
         "seconds": args.seconds,
-        "slices": args.slices,
+        **mode,
         "load_average_start": round(load_start, 2),
         "load_average_end": round(os.getloadavg()[0], 2),
-        **results[0],
-        "logged_rows": logged_rows(home),
     }
-    if args.compare:
-        summary["compared"] = results[1]
+
+
+def _save(summary: dict[str, Any]) -> None:
+    """Print the summary and append it to bench/results/log-cost.jsonl."""
     print(json.dumps(summary))
     with (RESULTS / "log-cost.jsonl").open("a") as out:
         out.write(json.dumps(summary) + "\n")
