@@ -250,3 +250,37 @@ def test_a_model_that_does_not_pickle_is_loaded_by_each_worker_from_the_registry
     assert portable(Native()) is None  # type: ignore[arg-type]
     loaded = worker_model(None, models.settings, "iris:1")
     assert loaded.record.ref == "iris:1" and loaded.record.version == 1
+
+
+@pytest.mark.parametrize("parallel", ["threads", "processes"])
+def test_a_model_that_writes_into_its_input_is_scored_and_changes_nothing_else(models: Models, tmp_path: Path,
+                                                                               parallel: str) -> None:
+    """Parquet floats reach the model uncopied from Arrow (read-only memory): copy-on-write must shield them.
+
+    In processes, the python-flavor model's class lives in a module the parent imported from the artifact:
+    the workers cannot unpickle the parent's model and load it from the registry instead.
+    """
+    from .batch_test_models import InPlaceIris
+
+    registry = Registry.open(models.settings)
+    try:
+        version = registry.register(InPlaceIris(), name=f"in-place-{parallel}", input_example=models.iris_x.head(3),
+                                    trust=True, flavor="python").version
+    finally:
+        registry.close()
+    frame = iris_rows(models.iris_x, 4)
+    frame.to_parquet(tmp_path / "in.parquet", row_group_size=150)
+    summary = _score(models, tmp_path, ref=f"in-place-{parallel}", input=str(tmp_path / "in.parquet"), chunk_rows=150, workers=2,
+                     parallel=parallel)
+    petal = frame["petal length (cm)"].to_numpy()
+    out = read_output(tmp_path / "out")
+    assert summary.rows_scored == 600 and version == 1
+    np.testing.assert_array_equal(out["prediction"], np.where(petal < 2.5, 0, np.where(petal < 4.85, 1, 2)))
+    assert pd.read_parquet(tmp_path / "in.parquet").equals(frame)
+
+
+def test_a_worker_given_a_model_that_does_not_unpickle_loads_it_from_the_registry(models: Models) -> None:
+    from modelport.batch.local import worker_model
+
+    loaded = worker_model(b"not a pickle", models.settings, "iris:1")
+    assert loaded.record.ref == "iris:1" and loaded.predict(models.iris_x.head(2)).shape == (2,)

@@ -129,12 +129,15 @@ def test_a_failing_query_names_itself(tmp_path: Path) -> None:
         source.columns()
 
 
-def test_parquet_floats_share_one_block_that_the_model_input_uses_without_a_copy(tmp_path: Path) -> None:
+def test_parquet_floats_come_in_the_asked_order_as_arrows_own_read_only_memory(tmp_path: Path) -> None:
     pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [4.0, 5.0, 6.0]}).to_parquet(tmp_path / "x.parquet")
     frame = _read(open_source(str(tmp_path / "x.parquet")), ["y", "x"])
-    array = frame.to_numpy()
-    assert array.tolist() == [[4.0, 1.0], [5.0, 2.0], [6.0, 3.0]]
-    assert np.shares_memory(array, frame.to_numpy())  # one block: no copy out of it
+    assert frame.to_numpy().tolist() == [[4.0, 1.0], [5.0, 2.0], [6.0, 3.0]]
+    # not copied out of Arrow (a copy would be writable); what a model is given is a copy-on-write view of it
+    assert not frame["y"].to_numpy().flags.writeable
+    given = frame.copy(deep=False)  # as validation hands the frame on (signatures/validate.py)
+    given.loc[0, "y"] = -1.0
+    assert given["y"].tolist() == [-1.0, 5.0, 6.0] and frame["y"].tolist() == [4.0, 5.0, 6.0]
 
 
 def test_parquet_mixed_columns_keep_their_order_types_and_nulls(tmp_path: Path) -> None:
@@ -152,7 +155,7 @@ def test_parquet_mixed_columns_keep_their_order_types_and_nulls(tmp_path: Path) 
     assert frame["s"].tolist()[:2] == ["u", "v"]
 
 
-def test_an_arrow_batch_becomes_a_frame_with_its_floats_in_one_column_major_block() -> None:
+def test_an_arrow_batch_becomes_a_frame_whose_floats_are_arrows_own_memory() -> None:
     import pyarrow as pa
 
     from modelport.batch.sources import arrow_frame
@@ -167,8 +170,25 @@ def test_an_arrow_batch_becomes_a_frame_with_its_floats_in_one_column_major_bloc
     assert frame[["a", "b", "c"]].dtypes.eq(np.float64).all() and frame["n"].dtype == np.int64
     floats = arrow_frame(batch.select(["a", "b", "c"]))
     block = floats.to_numpy()
-    assert block.flags.f_contiguous and np.shares_memory(block, floats["b"].to_numpy())  # one block, no copies
     assert np.isnan(block[1, 0]) and np.isnan(block[2, 1]) and block[2, 2] == 7.25
+    # A column without nulls is Arrow's buffer itself, not a copy; a column with nulls is a copy with NaN.
+    b = floats["b"].to_numpy()
+    assert np.shares_memory(b, batch.column(2).to_numpy()) and not b.flags.writeable
+    assert not np.shares_memory(floats["a"].to_numpy(), batch.column(0).to_numpy(zero_copy_only=False))
+    given = floats.copy(deep=False)  # copy-on-write: a model may change what it is given; Arrow's memory is not
+    given.loc[0, "b"] = 9.0
+    assert batch.column(2).to_numpy()[0] == 4.0 and given.loc[0, "b"] == 9.0
+
+
+def test_a_batch_with_a_repeated_column_name_keeps_both_columns() -> None:
+    import pyarrow as pa
+
+    from modelport.batch.sources import arrow_frame, complete_columns
+
+    batch = pa.RecordBatch.from_arrays([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["a", "a"])
+    frame = arrow_frame(batch)
+    assert list(frame.columns) == ["a", "a"] and frame.to_numpy().tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert complete_columns(frame) == frozenset()  # unchecked: validation checks them itself
 
 
 def test_the_float_columns_found_free_of_nan_are_named_and_only_while_chunks_keep_them() -> None:
@@ -187,3 +207,18 @@ def test_the_float_columns_found_free_of_nan_are_named_and_only_while_chunks_kee
     cut = list(chunks(iter([frame, other]), 3))  # a chunk made of both frames claims neither's columns
     assert [len(c.frame) for c in cut] == [3, 1] and complete_columns(cut[0].frame) == frozenset()
     assert complete_columns(pd.DataFrame({"a": [1.0]})) == frozenset()
+
+
+def test_without_pandas_block_api_the_float_columns_still_come_uncopied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas < 3 has no `create_dataframe_from_blocks`: the DataFrame constructor, uncopied, stands in."""
+    import sys
+
+    import pyarrow as pa
+
+    from modelport.batch.sources import arrow_frame, complete_columns
+
+    monkeypatch.setitem(sys.modules, "pandas.api.internals", None)  # importing it now raises ImportError
+    batch = pa.record_batch({"a": [1.0, 2.0], "b": [3.0, float("nan")]})
+    frame = arrow_frame(batch)
+    assert frame.to_numpy().tolist()[0] == [1.0, 3.0] and complete_columns(frame) == {"a"}
+    assert np.shares_memory(frame["a"].to_numpy(), batch.column(0).to_numpy()) and frame.columns.dtype == object

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from modelport.formats.linear import LinearPredictor
+from modelport.batch.sources import arrow_frame
+from modelport.formats.linear import LinearPredictor, _frame_columns
 from modelport.formats.sklearn import EstimatorPredictor
 
 
@@ -123,12 +125,59 @@ def test_a_large_block_whose_scores_overflow_goes_to_the_models_own_predict() ->
         assert _outcome(EstimatorPredictor(model).predict, rows) == _outcome(model.predict, rows)
 
 
-def test_a_frame_for_a_model_fitted_on_an_array_takes_the_fast_path_as_an_array() -> None:
+def test_a_frame_for_a_model_fitted_on_an_array_takes_the_fast_path_as_its_columns() -> None:
     """Batch scoring hands the model its validated rows as a frame: the fast path must see them, not sklearn's."""
     x, y = _data("cancer")
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
     wrapped = EstimatorPredictor(model)
     frame = pd.DataFrame(np.asfortranarray(x), columns=[f"f{i}" for i in range(x.shape[1])])
-    ready = wrapped._fast_input(frame)
-    assert isinstance(ready, np.ndarray) and np.shares_memory(ready, frame.to_numpy())
+    assert wrapped._fast_input(frame) is frame
+    columns = _frame_columns(frame)
+    assert columns is not None and all(np.shares_memory(c, frame.to_numpy()) for c in columns)  # nothing copied
     assert np.array_equal(wrapped.predict(frame), model.predict(frame.to_numpy()))
+
+
+def _column_frame(rows: np.ndarray) -> pd.DataFrame:
+    """A frame of separate 1-D columns, one block each, as batch scoring makes of Parquet (batch/sources.py)."""
+    frame = arrow_frame(pa.record_batch({f"f{i}": rows[:, i] for i in range(rows.shape[1])}))
+    assert frame.shape == rows.shape
+    return frame
+
+
+@pytest.mark.parametrize("dataset", ["cancer", "iris"])
+@pytest.mark.parametrize("make", [
+    lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+    lambda: make_pipeline(StandardScaler(with_mean=False), StandardScaler(with_std=False),
+                          LogisticRegression(C=0.1, max_iter=5000)),
+    lambda: LogisticRegression(max_iter=5000, fit_intercept=False),  # no scaler: the columns copied as they are
+])
+def test_a_frames_columns_are_scored_bit_for_bit_as_the_model_scores_the_frame(dataset, make) -> None:
+    x, y = _data(dataset)
+    model = make().fit(x, y)
+    fast = LinearPredictor.of(model)
+    assert fast is not None
+    for rows in _inputs(x)[:3]:
+        frame = _column_frame(rows)
+        columns = _frame_columns(frame)
+        assert columns is not None
+        standardized = fast._standardized(columns)
+        assert standardized.flags.f_contiguous  # the order of the frame's to_numpy(), so the product sums alike
+        scores = standardized @ fast.coef_t + fast.intercept
+        assert np.array_equal(scores.reshape(model.decision_function(frame.to_numpy()).shape),
+                              model.decision_function(frame.to_numpy()))
+        assert np.array_equal(fast.predict(frame), model.predict(frame.to_numpy()))
+        assert np.array_equal(EstimatorPredictor(model).predict(frame), model.predict(frame.to_numpy()))
+
+
+@pytest.mark.parametrize("change", ["nan", "inf", "int column", "float32 column"])
+def test_a_large_frame_with_a_missing_value_or_another_dtype_goes_to_the_models_own_predict(change: str) -> None:
+    x, y = _data("cancer")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    frame = pd.DataFrame(x.copy(), columns=[f"f{i}" for i in range(x.shape[1])])
+    if change in ("nan", "inf"):
+        frame.iloc[5, 3] = np.nan if change == "nan" else np.inf
+    else:
+        frame["f3"] = frame["f3"].astype(np.int64 if change == "int column" else np.float32)
+    assert LinearPredictor.of(model).predict(frame) is None  # type: ignore[union-attr]
+    with np.errstate(all="ignore"):
+        assert _outcome(EstimatorPredictor(model).predict, frame) == _outcome(model.predict, frame.to_numpy())

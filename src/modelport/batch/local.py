@@ -11,6 +11,7 @@ count, not by the input.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
 from collections import deque
@@ -27,6 +28,8 @@ from modelport.batch.spec import ChunkStats, JobSpec, ScoredChunk
 from modelport.batch.splits import Split, SplitReader
 from modelport.foundation.settings import Settings
 from modelport.registry.loaded import LoadedModel
+
+log = logging.getLogger("modelport.batch.local")
 
 PARALLEL_MODES = ("auto", "threads", "processes")
 #: flavors whose predict runs Python code under the GIL (custom Python models, the pure-Python PMML evaluator)
@@ -238,10 +241,19 @@ def _start_worker(setup: WorkerSetup) -> None:
 
 
 def worker_model(pickled: bytes | None, settings: Settings, pinned_ref: str) -> LoadedModel:
-    """A worker's model (a process's or a Ray actor's): the parent's, unpickled, else loaded from the registry."""
+    """A worker's model (a process's or a Ray actor's): the parent's, unpickled, else loaded from the registry.
+
+    A model that pickles may still not unpickle elsewhere: a python-flavor model's classes live in a module
+    the parent imported from the artifact (formats/python.py), which a new process has not; such a worker
+    loads the version from the registry, as every worker did before models were handed over.
+    """
     if pickled is not None:
-        loaded: LoadedModel = pickle.loads(pickled)  # noqa: S301 - pickled by this job's parent (`portable`)
-        return loaded
+        try:
+            loaded: LoadedModel = pickle.loads(pickled)  # noqa: S301 - pickled by this job's parent (`portable`)
+            return loaded
+        except Exception as exc:  # any failure here has the same remedy: load it afresh
+            log.info("batch worker loads %s from the registry: the parent's model did not unpickle (%s: %s)",
+                     pinned_ref, type(exc).__name__, exc)
     from modelport.registry.service import Registry
 
     registry = Registry.open(settings)

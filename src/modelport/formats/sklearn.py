@@ -36,12 +36,13 @@ class EstimatorPredictor:
     def _fast_input(self, data: Any) -> Any:
         """`data` when a fast path may take it: arrays, or frames as arrays (with the fitted column names, if any)."""
         if isinstance(data, pd.DataFrame):
-            if not self._wants_names:
-                return data.to_numpy()  # what the model's own path is given (`_prepare`): batch scoring's frames
-            names = getattr(self.model, "feature_names_in_", None)
-            if names is None or list(data.columns) != list(names):
-                return None  # scikit-learn's own name checks and messages
-            return data.to_numpy()
+            if self._wants_names:
+                names = getattr(self.model, "feature_names_in_", None)
+                if names is None or list(data.columns) != list(names):
+                    return None  # scikit-learn's own name checks and messages
+            # A linear model reads a frame's columns where they lie (batch scoring's frames: one copy fewer);
+            # the others get what the model's own path is given (`_prepare`).
+            return data if isinstance(self._fast, LinearPredictor) else data.to_numpy()
         if isinstance(data, np.ndarray) and hasattr(self.model, "feature_names_in_"):
             return None  # scikit-learn warns that the array has no feature names: its own path
         return data
