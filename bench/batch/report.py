@@ -17,7 +17,7 @@ NOTES = [
     "- The inputs stay in the page cache on this machine (`fincore bench/.work/batch/*.parquet`: both "
     "10M-row files wholly resident), so the jobs read memory, not disk; nothing else ran during the run.",
     "- Where a 2-thread job's time goes (`py-spy record -r 250 --threads` of `bench.batch.jobs`, fast model, "
-    "plain input): Parquet decoding, the copy into one block and the standardization make most of the "
+    "plain input): Parquet decoding, the copy into one block (gone since session 7: the linear predict reads the columns where they lie) and the standardization made most of the "
     "workers' samples; parsing each file's footer again for every split was 8 % of them until it was cached.",
     "",
 ]

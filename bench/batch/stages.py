@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-STAGES = ("read Parquet", "to one 2-D block", "validate", "predict", "output rows", "write + commit")
+STAGES = ("read Parquet", "to a frame (NaN check)", "validate", "predict", "output rows", "write + commit")
 
 
 def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def measure(ref: str, parquet: str, chunk_rows: int, max_chunks: int) -> dict[st
                 batch = next(batches, None)
             if batch is None:
                 break
-            with _stage(spent, "to one 2-D block"):
+            with _stage(spent, "to a frame (NaN check)"):
                 frame = arrow_frame(batch)
             with _stage(spent, "validate"):
                 data, _kept, rejected = _validated(model, frame[list(layout.features)])
