@@ -142,15 +142,17 @@ def _metered(run, permits: threading.Semaphore):  # type: ignore[no-untyped-def]
 class ThreadRecorder(Model):
     """Records the thread each predict ran on; burns `cpu_s` of CPU per call."""
 
-    def __init__(self, cpu_s: float = 0.0) -> None:
+    def __init__(self, cpu_s: float = 0.0, *, schedule: list[float] | None = None) -> None:
         super().__init__()
         self.threads: list[str] = []
         self.cpu_s = cpu_s
+        self.schedule = schedule  # the CPU seconds of each call in turn, when they differ
 
     def run(self, data: np.ndarray, want_proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        burn = self.schedule[len(self.threads)] if self.schedule else self.cpu_s
         self.threads.append(threading.current_thread().name)
         start = time.thread_time()
-        while time.thread_time() - start < self.cpu_s:
+        while time.thread_time() - start < burn:
             pass
         return super().run(data, want_proba)
 
@@ -173,3 +175,18 @@ async def test_an_inline_model_that_keeps_overrunning_its_budget_moves_to_the_th
     loop_thread = threading.current_thread().name
     assert model.threads[:3] == [loop_thread] * 3 and model.threads[3] != loop_thread
     assert b.inline_limit_s is None
+
+
+async def test_slow_batches_now_and_then_do_not_add_up_to_moving_a_fast_model_to_the_threads(executor) -> None:
+    """Three slow batches in a row move a model; the same three among fast ones (a pause, a cold cache) do not."""
+    slow, fast = 0.005, 0.0
+    model = ThreadRecorder(schedule=[slow, slow, fast, slow, fast, slow, slow, fast, slow, slow, slow, fast])
+    b = AdaptiveBatcher(model.run, lambda parts: np.concatenate(parts), executor=executor, clock=ManualClock(),
+                        inline_limit_s=0.0001)
+    loop_thread = threading.current_thread().name
+    for value in range(9):
+        await asyncio.wait_for(b.submit(rows(value), 1), 5)
+    assert model.threads == [loop_thread] * 9 and b.inline_limit_s == 0.0001  # six slow batches, never three in a row
+    for value in range(3):
+        await asyncio.wait_for(b.submit(rows(value), 1), 5)
+    assert model.threads[9:11] == [loop_thread] * 2 and model.threads[11] != loop_thread and b.inline_limit_s is None

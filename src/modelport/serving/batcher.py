@@ -9,8 +9,8 @@ nothing. With `max_wait_s > 0`, a batch formed under load may also wait that lon
 Everything here runs on the event loop except `run`, which is called in `executor`, or, when
 `inline_limit_s` is set (a model whose full batch was measured to predict within it at warm-up),
 on the loop itself: handing a tiny predict to a thread costs more than the predict. Inline
-batches that take more than four times the limit in CPU time, three times, send the model back
-to the threads for good, so a misjudged model cannot keep holding the loop.
+batches that take more than four times the limit in CPU time, three times in a row, send the model
+back to the threads for good, so a misjudged model cannot keep holding the loop.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from modelport.foundation.clock import Clock
 from modelport.foundation.errors import DeadlineExceededError
 
 log = logging.getLogger("modelport.serving.batcher")
-_INLINE_SLACK = 4  # inline batches this many times over the limit, _INLINE_STRIKES times, move the model to threads
+_INLINE_SLACK = 4  # inline batches this many times over the limit, _INLINE_STRIKES in a row, move the model to threads
 _INLINE_STRIKES = 3
 
 #: run(model_input, want_proba) -> (predictions, probabilities or None)
@@ -158,8 +158,9 @@ class AdaptiveBatcher:
         start = time.thread_time()  # CPU time: being descheduled on a busy machine is not the model's cost
         outcomes = self._work(parts)
         elapsed = time.thread_time() - start
-        if elapsed > limit_s * _INLINE_SLACK:
-            self._slow_inline += 1
+        # Only a run of slow batches says the model is slow: a collection, page faults or a cold cache now
+        # and then must not add up, over a server's life, to moving a fast model to the threads for good.
+        self._slow_inline = self._slow_inline + 1 if elapsed > limit_s * _INLINE_SLACK else 0
         if self._slow_inline >= _INLINE_STRIKES:
             self.inline_limit_s = None
             log.warning("a batch of %d rows took %.1f ms of CPU on the event loop (limit %.3f ms), again: "
