@@ -26,8 +26,11 @@ class LinearPredictor:
     """predict of a fitted linear classifier behind zero or more StandardScalers, equal to the model's own."""
 
     def __init__(self, scalers: list[Any], classifier: Any) -> None:
-        self.shifts = [(_float64(s.mean_) if s.with_mean else None, _float64(s.scale_) if s.with_std else None)
-                       for s in scalers]
+        shifts = [(_float64(s.mean_) if s.with_mean else None, _float64(s.scale_) if s.with_std else None)
+                  for s in scalers]
+        #: the scalers' operations in order, each with its operand: `- mean_`, `/ scale_` (fixed once fitted)
+        self.steps = [(operation, value) for mean, scale in shifts
+                      for operation, value in ((np.subtract, mean), (np.divide, scale)) if value is not None]
         self.coef_t = classifier.coef_.T
         # With no zero coefficient a NaN or infinite input cannot vanish from its row's score (x * 0 could).
         self.nonfinite_shows = bool(np.all(classifier.coef_ != 0))
@@ -84,13 +87,11 @@ class LinearPredictor:
         in the input's memory order; columns are written straight into a column-major array, the order
         of the frame's `to_numpy()` that the model's own predict is given, so the product sums alike.
         """
-        steps = [(operation, value) for mean, scale in self.shifts
-                 for operation, value in ((np.subtract, mean), (np.divide, scale)) if value is not None]
         if isinstance(rows, list):
-            return _columns_stepped(rows, steps)
-        if not steps:
+            return _columns_stepped(rows, self.steps)
+        if not self.steps:
             return rows  # no scaler: the product of the input equals its copy's
-        (first, value), *rest = steps
+        (first, value), *rest = self.steps
         result: np.ndarray = first(rows, value)
         for operation, value in rest:
             operation(result, value, out=result)
