@@ -82,6 +82,29 @@ def test_retention_by_age_and_by_count(monitoring: Monitoring, clock: ManualCloc
         monitoring.log.retain(max_rows=-1)
 
 
+@pytest.mark.parametrize("keep", [0, 1, 7, 13, 29, 30, 100])
+def test_retention_by_count_keeps_the_newest_rows_across_interleaved_writers(any_db_monitoring: Monitoring,
+                                                                              keep: int) -> None:
+    """Two writers' flushes overlap in time, times repeat, models differ: the cutoff is still the newest `keep`."""
+    log = any_db_monitoring.log
+    minutes = [(0, 9, 3, 12, 6), (1, 10, 4, 13, 7, 7), (2, 11, 5, 14, 8, 8, 20), (15, 16, 17, 18, 19, 25, 21, 22, 23, 24)]
+    for flush, model in zip(minutes, ["m", "n", "m", "n"], strict=True):
+        log.write([record(model, at=START + timedelta(minutes=m)) for m in flush])
+    times = sorted(m for flush in minutes for m in flush)
+    assert log.count() == len(times) == 28
+    cutoff = times[-keep - 1] if keep < len(times) else None  # the newest row beyond the newest `keep`
+    expected = [m for m in times if cutoff is None or m > cutoff]  # ties with the cutoff go with it
+    assert log.retain(max_rows=keep) == len(times) - len(expected)
+    assert log.count() == log.count("m") + log.count("n") == len(expected)
+    kept = [log.window(model, timedelta(hours=2), end=START + timedelta(hours=1)).meta["at"] for model in "mn"]
+    assert sorted(round((t - START).total_seconds() / 60) for part in kept for t in part) == expected
+    with log.engine.connect() as conn:  # the id index went with its segments' rows
+        from sqlalchemy import func, select
+
+        from modelport.storage.schema import prediction_log
+        assert conn.execute(select(func.count()).select_from(prediction_log)).scalar() == len(expected)
+
+
 def test_erasure_by_input_field_value(any_db_monitoring: Monitoring) -> None:
     log = any_db_monitoring.log
     log.write([record(inputs={"customer": "c-17", "x": 1.0}) for _ in range(3)])

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import chain
+from itertools import chain, repeat
+from operator import attrgetter, floordiv, sub
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 # Which dtypes keep their values through numpy -> Arrow exactly as `tolist()` -> Arrow keeps them.
 _WIDE = {"f": np.dtype(np.float64), "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+_KEY = tuple(map(attrgetter, ("model", "version", "route", "status")))  # a group's shared fields
+_COLUMNS, _IDS, _WHEN, _LATENCY = (attrgetter(name) for name in ("columns", "prediction_ids", "time", "latency_ms"))
+_INPUTS, _PREDICTIONS, _PROBABILITIES = (attrgetter(name) for name in ("inputs", "predictions", "probabilities"))
+_DTYPE, _SHAPE, _NDIM, _TZINFO = (attrgetter(name) for name in ("dtype", "shape", "ndim", "tzinfo"))
 _MATRIX = frozenset(map(np.dtype, ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "?"]))  # not u8: past int64
 
 
@@ -126,22 +131,125 @@ def _numeric(rows: list[Any]) -> np.ndarray | None:
     return array if array.dtype in _MATRIX else None
 
 
+def partition(items: Sequence[Any]) -> tuple[list[Columns], list[Any]]:
+    """A flush's items as the columns of the blocks that go whole (one `Columns` per group) and the records of
+    everything else (records and dicts as given, other blocks expanded by `records()`), in order per group."""
+    kinds = set(map(type, items))
+    blocky = {kind for kind in kinds if is_block(items[0] if len(kinds) == 1 else _example(items, kind))}
+    found = [item for item in items if type(item) in blocky] if blocky else []
+    records = [item for item in items if type(item) not in blocky] if len(found) < len(items) else []
+    parts: list[Columns] = []
+    for kind in blocky:
+        members = [item for item in found if type(item) is kind] if len(blocky) > 1 else found
+        for group in _groups(members):
+            made = _whole(group)
+            if made is not None:
+                parts.append(made)
+            else:
+                _one_by_one(group, parts, records)
+    return parts, records
+
+
+def _example(items: Sequence[Any], kind: type) -> Any:
+    return next(item for item in items if type(item) is kind)
+
+
+def _groups(members: list[Any]) -> list[list[Any]]:
+    """Blocks that share model, version, route, status and column list (one group in a one-model server)."""
+    fields = [list(map(field, members)) for field in _KEY] + [list(map(id, map(_COLUMNS, members)))]
+    if all(len(set(values)) == 1 for values in fields):
+        return [members]
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    for key, member in zip(zip(*fields, strict=True), members, strict=True):
+        grouped.setdefault(key, []).append(member)
+    return list(grouped.values())
+
+
+def _whole(group: list[Any]) -> Columns | None:
+    """The columns of a group of blocks checked all at once, field by field (C-level maps, no Python per block),
+    or None when any block needs the per-block checks of `columnar`, which these checks mirror."""
+    first = group[0]
+    ids, predictions, times = list(map(_IDS, group)), list(map(_PREDICTIONS, group)), list(map(_WHEN, group))
+    counts = _row_counts(ids, predictions) if first.status == "ok" and isinstance(first.route, str) else None
+    if counts is None or set(map(type, times)) != {datetime} or None in set(map(_TZINFO, times)):
+        return None
+    probabilities = list(map(_PROBABILITIES, group))
+    if set(map(type, probabilities)) != {type(None)} and not all(map(_probabilities_fit, probabilities, counts)):
+        return None
+    inputs = _stacked(list(map(_INPUTS, group)), counts, len(first.columns))
+    if inputs is None:
+        return None
+    return _columns(first, ids, counts, times, list(map(_LATENCY, group)), np.concatenate(predictions),
+                    probabilities, inputs)
+
+
+def _row_counts(ids: list[Any], predictions: list[Any]) -> list[int] | None:
+    """Rows per block, when every block has id lists and one prediction per id of one numeric or string kind."""
+    if set(map(type, ids)) != {list} or set(map(type, predictions)) != {np.ndarray}:
+        return None
+    counts = list(map(len, ids))
+    kinds = {dtype.kind for dtype in set(map(_DTYPE, predictions))}
+    if 0 in counts or len(kinds) != 1 or not kinds <= set("biufU") or set(map(_NDIM, predictions)) != {1}:
+        return None
+    return counts if list(map(len, predictions)) == counts else None
+
+
+def _stacked(inputs: list[Any], counts: list[int], width: int) -> np.ndarray | None:
+    """The groups' input matrices as one matrix (rows in order), when each is the matrix `columnar` accepts."""
+    if set(map(type, inputs)) != {np.ndarray} or len(set(map(_DTYPE, inputs))) != 1 or inputs[0].dtype not in _MATRIX:
+        return None
+    shapes = list(map(_SHAPE, inputs))
+    if width:  # the signature's columns: (rows, width), or a lone row sent flat
+        if max(counts) == 1 and len(set(shapes)) == 1 and shapes[0] in {(1, width), (width,)}:
+            return np.concatenate(inputs).reshape(len(inputs), width)
+        return np.concatenate(inputs) if shapes == [(count, width) for count in counts] else None
+    if set(map(len, shapes)) != {2} or [shape[0] for shape in shapes] != counts or len({s[1] for s in shapes}) != 1:
+        return None
+    return np.concatenate(inputs) if shapes[0][1] else None
+
+
+def _one_by_one(group: list[Any], parts: list[Columns], records: list[Any]) -> None:
+    """The per-block path: each block's `columnar` check, the columnar ones grouped, the rest as records."""
+    groups: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
+    for block in group:
+        found = columnar(block)
+        if found is None:
+            records.extend(block.records())
+        else:
+            members, inputs = groups.setdefault(found[0], ([], []))
+            members.append(block)
+            inputs.append(found[1])
+    parts.extend(columns(members, inputs) for members, inputs in groups.values())
+
+
 def columns(blocks: Sequence[Any], inputs: Sequence[Any]) -> Columns:
     """The columns of blocks that share one `columnar` group, with the inputs it gave for each."""
-    first = blocks[0]
-    counts = np.fromiter((len(b.prediction_ids) for b in blocks), dtype=np.int64, count=len(blocks))
-    total = int(counts.sum())
-    # Times as integer microseconds: Arrow converting zoned datetimes took 1.6 µs each, this 0.25.
-    micros = np.fromiter(((b.time - _EPOCH) // _MICROSECOND for b in blocks), dtype=np.int64, count=len(blocks))
-    latency = np.fromiter((b.latency_ms for b in blocks), dtype=np.float64, count=len(blocks))
-    if counts.max() > 1:  # one value per block, repeated for each of its rows
-        spread = np.repeat(np.arange(len(blocks)), counts)
-        micros, latency = micros[spread], latency[spread]
-    predictions = _outputs(np.concatenate([b.predictions for b in blocks]))
-    ids = list(chain.from_iterable(b.prediction_ids for b in blocks))
+    ids = [b.prediction_ids for b in blocks]
+    first, counts = blocks[0], list(map(len, ids))
+    if type(inputs[0]) is dict:
+        stacked: Any = inputs
+    else:
+        width = len(first.columns)
+        stacked = np.concatenate([m if m.ndim == 2 else m.reshape(1, width) for m in inputs])
+    return _columns(first, ids, counts, [b.time for b in blocks], [b.latency_ms for b in blocks],
+                    np.concatenate([b.predictions for b in blocks]), [b.probabilities for b in blocks], stacked)
+
+
+def _columns(first: Any, ids: list[list[str]], counts: list[int], times: list[datetime], latencies: list[float],
+             predictions: np.ndarray, probabilities: list[np.ndarray | None], inputs: Any) -> Columns:
+    """One group's Arrow columns: per-block values (time, latency) repeated for each of the block's rows."""
+    blocks, total = len(counts), sum(counts)
+    # Times as integer microseconds: Arrow converting zoned datetimes took 1.6 µs each, this about 0.4.
+    micros = np.fromiter(map(floordiv, map(sub, times, repeat(_EPOCH)), repeat(_MICROSECOND)), np.int64, blocks)
+    latency = np.fromiter(latencies, dtype=np.float64, count=blocks)
+    spread = np.asarray(counts)
+    if total > blocks:  # one value per block, repeated for each of its rows
+        micros, latency = np.repeat(micros, spread), np.repeat(latency, spread)
+    predictions = _outputs(predictions)
+    flat_ids = list(chain.from_iterable(ids))
     version = first.version
     arrays: dict[str, pa.Array] = {
-        "prediction_id": pa.array(ids, type=pa.string()),
+        "prediction_id": pa.array(flat_ids, type=pa.string()),
         "version": pa.nulls(total, pa.int64()) if version is None else pa.array(np.full(total, version, np.int64)),
         "route": pa.array([str(first.route or "primary")[:16]] * total, type=pa.string()),
         "at": pa.array(micros, type=_TIME),
@@ -149,10 +257,10 @@ def columns(blocks: Sequence[Any], inputs: Sequence[Any]) -> Columns:
         "latency_ms": pa.array(latency),
         "error": pa.nulls(total, type=pa.string()),
         "outputs": pa.array(predictions),
-        "probabilities": _probabilities([b.probabilities for b in blocks], counts),
+        "probabilities": _probabilities(probabilities, spread),
         **_inputs(inputs, first.columns),
     }
-    return Columns(str(first.model), arrays, ids, [version] * total, _json_texts(predictions))
+    return Columns(str(first.model), arrays, flat_ids, [version] * total, _json_texts(predictions))
 
 
 def _outputs(predictions: np.ndarray) -> np.ndarray:
@@ -182,15 +290,13 @@ def _probabilities(blocks: list[np.ndarray | None], counts: np.ndarray) -> pa.Ar
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=missing)
 
 
-def _inputs(parts: Sequence[Any], names: list[str]) -> dict[str, pa.Array]:
-    """One Arrow column per input column: of the dicts' columns, else of the stacked matrices' signature
-    columns (or, for a tensor signature, one list column `input`)."""
-    if type(parts[0]) is dict:
-        return {INPUT_PREFIX + name: pa.array(_widened(np.concatenate([part[name] for part in parts])))
-                for name in parts[0]}
-    matrices: Sequence[np.ndarray] = parts
-    width = len(names)
-    stacked = np.concatenate([m if m.ndim == 2 else m.reshape(1, width) for m in matrices])
+def _inputs(inputs: Any, names: list[str]) -> dict[str, pa.Array]:
+    """One Arrow column per input column: of the dicts' columns (a list of V2 per-column dicts), else of the
+    stacked matrix's signature columns (or, for a tensor signature, one list column `input`)."""
+    if type(inputs) is list:
+        return {INPUT_PREFIX + name: pa.array(_widened(np.concatenate([part[name] for part in inputs])))
+                for name in inputs[0]}
+    stacked: np.ndarray = inputs
     wide = _WIDE[stacked.dtype.kind]
     if not names:
         count, size = stacked.shape

@@ -125,8 +125,8 @@ class PredictionLog:
 
     def write(self, rows: Iterable[Any]) -> int:
         """Insert records and serving's blocks in one transaction; returns how many rows were written."""
-        groups, records = _split(list(rows))
-        parts = [blocks.columns(members, inputs) for members, inputs in groups]
+        items = list(rows)
+        parts, records = blocks.partition(items) if items else ([], [])
         if not parts and not records:
             return 0
         index: list[tuple[Any, ...]] = []
@@ -162,10 +162,10 @@ class PredictionLog:
         return _to_window(frame, matrix, start, stop, classes)
 
     def count(self, model: str | None = None) -> int:
-        """How many predictions are logged (for `model`, or in all)."""
-        query = select(func.count()).select_from(prediction_log)
+        """How many predictions are logged (for `model`, or in all): the segments' row counts, summed."""
+        query = select(func.sum(prediction_segments.c.rows))
         if model is not None:
-            query = query.where(prediction_log.c.model == model)
+            query = query.where(prediction_segments.c.model == model)
         with self._read.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
@@ -178,10 +178,9 @@ class PredictionLog:
             if max_age is not None:
                 removed += _trim(conn, self.clock.now() - max_age, inclusive=False)
             if max_rows is not None:
-                log = prediction_log
-                cutoff = conn.execute(select(log.c.at).order_by(log.c.at.desc()).offset(max_rows).limit(1)).scalar()
+                cutoff = _count_cutoff(conn, max_rows)
                 if cutoff is not None:
-                    removed += _trim(conn, as_utc(cutoff), inclusive=True)
+                    removed += _trim(conn, cutoff, inclusive=True)
         return removed
 
     def erase(self, field: str, value: Any, *, model: str | None = None) -> int:
@@ -199,23 +198,6 @@ class PredictionLog:
                 doomed = np.fromiter((cell == value for cell in cells), dtype=bool, count=len(cells))
                 removed += _drop_rows(conn, segment_id, table, doomed)
         return removed
-
-
-def _split(items: list[Any]) -> tuple[list[tuple[list[Any], list[Any]]], list[Any]]:
-    """Blocks that go to columns whole, grouped by `blocks.columnar` (with the inputs it read), and the
-    rest as per-row records."""
-    groups: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
-    records: list[Any] = []
-    for item in items:
-        if not blocks.is_block(item):
-            records.append(item)
-        elif (found := blocks.columnar(item)) is not None:
-            members, inputs = groups.setdefault(found[0], ([], []))
-            members.append(item)
-            inputs.append(found[1])
-        else:
-            records.extend(item.records())
-    return list(groups.values()), records
 
 
 def _block_segment(part: blocks.Columns) -> dict[str, Any]:
@@ -298,6 +280,29 @@ def _segments(conn: Connection, model: str | None, where: Any = None) -> Iterato
         chunk = ids[first:first + _SCAN]
         for segment_id, payload in conn.execute(select(table.c.id, table.c.payload).where(table.c.id.in_(chunk))):
             yield segment_id, segments.decode(payload)
+
+
+def _count_cutoff(conn: Connection, max_rows: int) -> datetime | None:
+    """The time of the newest row beyond the newest `max_rows` (None when no more are logged).
+
+    Read from the segments: the oldest ones, by their last time, until they hold the rows in excess. Every
+    row up to that bound lies in a segment that starts by it, so the cutoff is among those segments' times,
+    and only they are decoded.
+    """
+    seg = prediction_segments
+    spans = conn.execute(select(seg.c.last_at, seg.c.rows).order_by(seg.c.last_at)).all()
+    excess = sum(span.rows for span in spans) - max_rows
+    if excess <= 0:
+        return None
+    held, bound = 0, spans[-1].last_at
+    for span in spans:
+        held += span.rows
+        if held >= excess:
+            bound = span.last_at
+            break
+    times = [table.column("at").to_numpy() for _, table in _segments(conn, None, seg.c.first_at <= bound)]
+    oldest = np.partition(np.concatenate(times), excess - 1)[excess - 1]
+    return as_utc(oldest.astype("datetime64[us]").astype(datetime))
 
 
 def _trim(conn: Connection, cutoff: datetime, *, inclusive: bool) -> int:

@@ -132,7 +132,8 @@ prediction_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     # JSON text written with orjson: faster than the JSON type's per-row json.dumps.
     Column("outputs", Text, nullable=True),
-    Index("ix_prediction_log_model_at", "model", "at"),
+    # No index beyond the id (migration 0008): every logged row paid for one on (model, at), and counts and
+    # retention read the segments' times and row counts instead.
 )
 
 prediction_segments = Table(
