@@ -25,6 +25,7 @@ from .builders import START, record
 
 COLUMNS = ["a", "b", "c"]
 IDS = PredictionIds(seed=b"blocks")
+TENSOR: list[str] = []  # a tensor signature's columns: one list per served version, as in a server
 
 
 def block(inputs: Any, predictions: Any, *, probabilities: Any = None, model: str = "m", version: int = 1,
@@ -88,6 +89,31 @@ def test_blocks_store_the_same_index_rows_values_and_types_as_their_records(tmp_
     assert all(blocks.columnar(b) is not None for b in given)
     columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
     assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 17
+    assert stored(columnar) == stored(per_row)
+
+
+def many() -> list[list[PredictionBlock]]:
+    """Groups of many blocks as a busy server hands them over, each group taken whole by `partition`."""
+    rng = np.random.default_rng(7)
+    return [
+        [block(rng.random((1, 3)), np.array([i % 2]), probabilities=rng.random((1, 2)), minutes=i / 60)
+         for i in range(40)],
+        [block(rng.integers(-9, 9, (2, 3)).astype(np.int32), np.array([1.5, -2.0]), model="r") for _ in range(20)],
+        [block(rng.random(3), np.array(["yes"]), model="f", version=3) for _ in range(10)],  # one row sent flat
+        [block(rng.random((3, 2)), np.array([0, 1, 1]), model="t", columns=TENSOR) for _ in range(5)],
+    ]
+
+
+def test_groups_of_many_blocks_are_taken_whole_and_store_what_their_records_would(tmp_path: Path) -> None:
+    groups = many()
+    assert all(blocks._whole(group) is not None for group in groups)
+    odd = block([[0.5, 0.25, 1.0]], np.array([1]), minutes=0.5)  # v1 instances: a list, read block by block
+    given = [b for group in groups for b in group] + [odd]
+    assert blocks._whole([*groups[0], odd]) is None  # so the group it joins (model m, version 1) goes block by block
+    parts, records = blocks.partition(given)
+    assert sorted(len(p.ids) for p in parts) == [10, 15, 40, 41] and records == []
+    columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
+    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 41 + 40 + 10 + 15
     assert stored(columnar) == stored(per_row)
 
 
