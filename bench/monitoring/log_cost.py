@@ -16,7 +16,7 @@ with a fresh server per run. Reported: each pair's on/off ratio, their median, a
 
 `--compare DIR` also measures another version of the code in the same rounds, interleaved with this one
 (DIR holds its `src`, e.g. `mkdir DIR && git archive REV src | tar -x -C DIR`): its servers run with
-PYTHONPATH=DIR/src. Reported: that version's on/off ratios and median beside this one's.
+PYTHONPATH=DIR/src, on a registry that its own code made (its schema may be older than this tree's). Reported: that version's on/off ratios and median beside this one's.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,10 +100,21 @@ def start(home: Path, work: Path, *, log_on: bool, source: Path | None = None) -
     env = {"MODELPORT_HOME": str(home), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     if source is not None:
         env["PYTHONPATH"] = str(source / "src")
+        env["MODELPORT_HOME"] = str(_home_of(source, work))
     label = f"{'on' if log_on else 'off'}-{source.name if source else 'this'}"
     server = ServerProcess(command, log=work / f"server-{label}.log", env=env)
     server.wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
     return server, f"http://127.0.0.1:{port}"
+
+
+def _home_of(source: Path, work: Path) -> Path:
+    """A registry of the fast model made by `source`'s own code: its schema may be older than this tree's."""
+    home = work / f"home-{source.name}"
+    if not home.exists():
+        code = f"from pathlib import Path; from bench.monitoring.log_cost import register; register(Path({str(home)!r}))"
+        env = {**os.environ, "PYTHONPATH": f"{source / 'src'}{os.pathsep}{Path(__file__).resolve().parents[2]}"}
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    return home
 
 
 Key = tuple[Path | None, bool]  # (the code's source, None for this tree; the log on or off)
