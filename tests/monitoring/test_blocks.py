@@ -101,6 +101,7 @@ def many() -> list[list[PredictionBlock]]:
         [block(rng.integers(-9, 9, (2, 3)).astype(np.int32), np.array([1.5, -2.0]), model="r") for _ in range(20)],
         [block(rng.random(3), np.array(["yes"]), model="f", version=3) for _ in range(10)],  # one row sent flat
         [block(rng.random((3, 2)), np.array([0, 1, 1]), model="t", columns=TENSOR) for _ in range(5)],
+        [block(rng.random((1, 6))[:, ::2], np.arange(4)[1::2][:1], model="v") for _ in range(3)],  # strided views
     ]
 
 
@@ -111,9 +112,9 @@ def test_groups_of_many_blocks_are_taken_whole_and_store_what_their_records_woul
     given = [b for group in groups for b in group] + [odd]
     assert blocks._whole([*groups[0], odd]) is None  # so the group it joins (model m, version 1) goes block by block
     parts, records = blocks.partition(given)
-    assert sorted(len(p.ids) for p in parts) == [10, 15, 40, 41] and records == []
+    assert sorted(len(p.ids) for p in parts) == [3, 10, 15, 40, 41] and records == []
     columnar, per_row = fresh_log(tmp_path / "columnar.db"), fresh_log(tmp_path / "rows.db")
-    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 41 + 40 + 10 + 15
+    assert columnar.write(given) == per_row.write([r for b in given for r in b.records()]) == 41 + 40 + 10 + 15 + 3
     assert stored(columnar) == stored(per_row)
 
 
@@ -183,3 +184,22 @@ def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
     sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
     assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
     assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
+
+
+def test_index_times_are_sqlalchemys_sqlite_text_for_any_time() -> None:
+    """Around the epoch, a leap day, the first and last microsecond of a second, the ends of the calendar."""
+    from datetime import datetime
+
+    epoch = datetime(1970, 1, 1)
+    moments = [epoch, epoch - timedelta(microseconds=1), datetime(2000, 2, 29, 23, 59, 59, 999999),
+               datetime(2026, 3, 1, 12, 0, 0, 1), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)]
+    rng = np.random.default_rng(3)
+    moments += [datetime(2026, 11, 22) + timedelta(microseconds=int(m)) for m in rng.integers(0, 10**10, 500)]
+    micros = np.array([(m - epoch) // timedelta(microseconds=1) for m in moments], dtype=np.int64)
+    expected = [f"{m.year:04d}-{m:%m-%d %H:%M:%S.%f}" for m in moments]
+    assert blocks.sqlite_times(micros) == expected
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    as_sqlalchemy = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert as_sqlalchemy is not None and [as_sqlalchemy(m) for m in moments[:4]] == expected[:4]
