@@ -47,7 +47,7 @@ class Columns:
     model: str
     arrays: dict[str, pa.Array]
     ids: list[str]
-    versions: list[int | None]
+    version: int | None
     outputs_json: list[str]
 
     def index_times(self) -> list[str]:
@@ -290,7 +290,7 @@ def _columns(first: Any, ids: list[list[str]], counts: list[int], times: list[da
         "probabilities": _probabilities(probabilities, spread),
         **_inputs(inputs, first.columns),
     }
-    return Columns(str(first.model), arrays, flat_ids, [version] * total, _json_texts(predictions))
+    return Columns(str(first.model), arrays, flat_ids, version, _json_texts(predictions))
 
 
 def _outputs(predictions: np.ndarray) -> np.ndarray:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -38,10 +37,10 @@ META = ["prediction_id", "version", "route", "at", "latency_ms", "status"]
 #: the index insert of one flush as one statement over a JSON array of row arrays (see `_insert_index`)
 _INDEX_INSERT = {
     "sqlite": "INSERT INTO prediction_log (prediction_id, model, version, at, outputs) "
-              "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-              "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)",
+              "SELECT json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+              "FROM json_each(?)",
     "postgresql": "INSERT INTO prediction_log (prediction_id, model, version, at, outputs) "
-                  "SELECT r->>0, r->>1, (r->>2)::numeric::integer, (r->>3)::timestamp AT TIME ZONE 'UTC', r->>4 "
+                  "SELECT r->>0, %s, %s::numeric::integer, (r->>1)::timestamp AT TIME ZONE 'UTC', r->>2 "
                   "FROM json_array_elements(%s::json) AS r",
 }
 
@@ -129,19 +128,22 @@ class PredictionLog:
         parts, records = blocks.partition(items) if items else ([], [])
         if not parts and not records:
             return 0
-        index: list[tuple[Any, ...]] = []
+        index: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}  # (id, time text, outputs JSON) per model version
         for part in parts:
-            index += zip(part.ids, repeat(part.model), part.versions, part.index_times(), part.outputs_json)
+            index.setdefault((part.model, part.version), []).extend(
+                zip(part.ids, part.index_times(), part.outputs_json, strict=True))
         payloads = [_block_segment(part) for part in parts]
         if records:
             columns = _columns(records)
             models = [str(m) for m in columns["model"]]
             times = [t.strftime(_SQLITE_TIME) for t in columns["time"]]
-            index += zip(columns["prediction_id"], models, columns["version"], times, map(_json, columns["outputs"]),
-                         strict=True)
+            for pid, model, version, at, outputs in zip(columns["prediction_id"], models, columns["version"], times,
+                                                        map(_json, columns["outputs"]), strict=True):
+                index.setdefault((model, _plain(version)), []).append((pid, at, outputs))
             payloads += _segment_rows(columns, models)
         with self.engine.begin() as conn:
-            _insert_index(conn, index)
+            for (model, version), rows in index.items():
+                _insert_index(conn, model, version, rows)
             conn.execute(insert(prediction_segments), payloads)
         return sum(len(part.ids) for part in parts) + len(records)
 
@@ -207,24 +209,30 @@ def _block_segment(part: blocks.Columns) -> dict[str, Any]:
             "payload": segments.encode_arrays(part.arrays)}
 
 
-def _insert_index(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """One `prediction_log` row per (id, model, version, time as SQLite text, outputs JSON) tuple.
+def _insert_index(conn: Connection, model: str, version: Any, rows: list[tuple[Any, ...]]) -> None:
+    """One `prediction_log` row of `model` and `version` per (id, time as SQLite text, outputs JSON) tuple.
 
     In one statement over a JSON array of the rows: the database parses and inserts them all while the
     serving process's event loop keeps the GIL. The driver's executemany bound each row in Python and gave
     the GIL away and back once per row (sqlite3 releases it around every step), so under load a flush of
     8,000 rows crawled at a few hundred rows a second and cost the serving thread a switch per row
-    (bench/monitoring/log_write.py). Other databases get the driver's executemany.
+    (bench/monitoring/log_write.py). The model and version are bound once: reading them from each row's
+    JSON cost SQLite about a quarter more. Other databases get the driver's executemany.
     """
-    if not rows:
-        return
     statement = _INDEX_INSERT.get(conn.dialect.name)
     if statement is not None:
-        conn.exec_driver_sql(statement, (orjson.dumps(rows, option=_DUMP).decode(),))
+        conn.exec_driver_sql(statement, (model, version, orjson.dumps(rows, option=_DUMP).decode()))
         return
     marks = ", ".join(["%s" if conn.dialect.paramstyle != "qmark" else "?"] * 5)  # placeholders only
     sql = f"INSERT INTO prediction_log (prediction_id, model, version, at, outputs) VALUES ({marks})"  # noqa: S608
-    conn.exec_driver_sql(sql, rows)
+    conn.exec_driver_sql(sql, [(pid, model, version, at, outputs) for pid, at, outputs in rows])
+
+
+def _plain(version: Any) -> Any:
+    """A version as the driver binds it: numpy's integers as Python's, whole floats as integers."""
+    if isinstance(version, np.generic):
+        version = version.item()
+    return int(version) if isinstance(version, float) and version.is_integer() else version
 
 
 def _by_model(models: list[str]) -> dict[str, list[int]]:
