@@ -184,6 +184,10 @@ def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
     sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
     assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
     assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
+    sink.append(block(np.zeros((4, 3)), np.zeros(4)), 4)  # serving's way: one block and its row count
+    sink.append(block(np.zeros((2, 3)), np.zeros(2)), 2)
+    assert (sink.pending, sink.dropped) == (2, 7)
+    assert sink.flush() == 2 and sink.written == 5
 
 
 def test_index_times_are_sqlalchemys_sqlite_text_for_any_time() -> None:

@@ -74,3 +74,28 @@ def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_ser
     assert taken == [block]
     SinkFeeder(Failing()).submit(block)  # logged, not raised
     assert "prediction sink failed" in caplog.text and "disk full" in caplog.text
+
+
+def test_the_feeder_appends_one_block_with_its_row_count_to_a_sink_that_can(caplog: pytest.LogCaptureFixture) -> None:
+    appended: list[tuple[object, int]] = []
+
+    class Appending:
+        def record(self, rows: list[object]) -> None:
+            raise AssertionError("a sink with append gets each block by append")
+
+        def append(self, item: object, rows: int) -> None:
+            appended.append((item, rows))
+
+    two = PredictionBlock("m", 1, "primary", NOW, 1.0, ["a", "b"], np.zeros((2, 3)), COLUMNS, np.array([1, 0]))
+    failed = failure_block("m", 1, "primary", NOW, 1.0, [[1]], COLUMNS, ValueError("bad"), lambda n: ["x"] * n)
+    feeder = SinkFeeder(Appending())
+    feeder.submit(two)
+    feeder.submit(failed)
+    assert appended == [(two, 2), (failed, 1)]  # a failed request counts as one row until its records are read
+
+    class Broken(Failing):
+        def append(self, item: object, rows: int) -> None:
+            raise RuntimeError("queue gone")
+
+    SinkFeeder(Broken()).submit(two)  # logged, not raised
+    assert "queue gone" in caplog.text

@@ -52,6 +52,14 @@ class PredictionLogSink:
             if self._rows > self._max:
                 self._bound()
 
+    def append(self, item: Any, rows: int) -> None:
+        """Queue one record or block of `rows` rows (what `record` does for one item, without sizing it)."""
+        with self._lock:
+            self._buffer.append(item)
+            self._rows += rows
+            if self._rows > self._max:
+                self._bound()
+
     def _bound(self) -> None:
         """Drop the oldest items while more than `max_buffer` rows wait (called holding the lock)."""
         while self._rows > self._max and self._buffer:

@@ -102,13 +102,21 @@ class SinkFeeder:
     def __init__(self, sink: PredictionSink) -> None:
         self.sink = sink
         self.enabled = not isinstance(sink, NullSink)
+        # A sink that takes one block and its row count (the prediction log's does) saves the event loop
+        # the list and the per-item sizing that `record` needs, once per request.
+        append = getattr(sink, "append", None)
+        self._append: Callable[[PredictionBlock, int], None] | None = append if callable(append) else None
 
     def submit(self, block: PredictionBlock) -> None:
         """Queue one block in the sink (a full sink drops its oldest rows: the log never slows serving)."""
         if not self.enabled:
             return
         try:
-            self.sink.record([block])
+            if self._append is not None:
+                ids = block.prediction_ids
+                self._append(block, 1 if ids is None else len(ids))
+            else:
+                self.sink.record([block])
         except Exception:  # a broken log must never break serving
             log.exception("prediction sink failed")
 
