@@ -178,3 +178,16 @@ def test_floor_app_predicts_and_the_constant_floor_answers_a_constant() -> None:
     model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
     assert _call(make_app(model), b'{"instances": [[0.1], [2.9]]}') == (200, b'{"predictions":[0,1]}')
     assert _call(make_app(None), b'{"instances": [[0.1]]}') == (200, CONSTANT)
+
+
+def test_instruction_counts_are_read_per_thread_from_callgrinds_files(tmp_path: Path) -> None:
+    from bench.monitoring.log_instructions import _thread_totals
+
+    prefix = tmp_path / "on.callgrind"
+    for number, total in [(1, 600_000), (4, 0), (12, 41_000)]:
+        (tmp_path / f"on.callgrind-{number:02d}").write_text(
+            f"# callgrind format\nversion: 1\ncmd: python\npart: 1\nthread: {number}\n\nevents: Ir\n"
+            f"fn=(1) main\n0 {total}\n\nsummary: {total}\ntotals: {total}\n")
+    (tmp_path / "on.callgrind").write_text("")  # the empty main file callgrind leaves beside the threads' files
+    (tmp_path / "other.callgrind-01").write_text("thread: 1\ntotals: 5\n")  # another run's: not read
+    assert _thread_totals(prefix) == {1: 600_000, 4: 0, 12: 41_000}
