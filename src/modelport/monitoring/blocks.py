@@ -59,8 +59,8 @@ def sqlite_times(micros: np.ndarray) -> list[str]:
     """Microseconds since the epoch as SQLAlchemy's SQLite text (`2026-03-01 12:00:00.000001`).
 
     Each distinct second is formatted once (a flush spans a second or two) and the six digits of the
-    fraction are spelled by numpy: `np.datetime_as_string` cost 0.8 µs a row, `pc.strftime` 1.6 and
-    `to_pylist` of zoned times 5.5 (bench/monitoring/log_write.py).
+    fraction are spelled by numpy: 0.26 µs a row, against 0.44 for `np.datetime_as_string`, 1.6 for
+    `pc.strftime` and 5.5 for `to_pylist` of zoned times.
     """
     seconds, fraction = np.divmod(micros, 1_000_000)  # floor division: times before 1970 too
     distinct, where = np.unique(seconds, return_inverse=True)
@@ -227,8 +227,8 @@ def _stacked(inputs: list[Any], counts: list[int], width: int) -> np.ndarray | N
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     """The arrays' values end to end (flat): one bytes join when all share a dtype and lie contiguous in memory.
 
-    Why not `np.concatenate`: its checks cost about 0.2 µs per array, and a flush joins thousands of one-row
-    arrays (bench/monitoring/log_write.py).
+    Why not `np.concatenate`: it cost 0.29 µs per one-row array of 30 floats against 0.09 for the join, and a
+    flush joins thousands of them.
     """
     dtype = arrays[0].dtype
     if len(set(map(_DTYPE, arrays))) == 1 and not dtype.hasobject:
@@ -237,6 +237,7 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
         except (BufferError, TypeError):  # a view that is not contiguous is no plain buffer
             pass
     return np.concatenate([array.reshape(-1) for array in arrays])
+
 
 def _one_by_one(group: list[Any], parts: list[Columns], records: list[Any]) -> None:
     """The per-block path: each block's `columnar` check, the columnar ones grouped, the rest as records."""
