@@ -190,3 +190,27 @@ async def test_slow_batches_now_and_then_do_not_add_up_to_moving_a_fast_model_to
     for value in range(3):
         await asyncio.wait_for(b.submit(rows(value), 1), 5)
     assert model.threads[9:11] == [loop_thread] * 2 and model.threads[11] != loop_thread and b.inline_limit_s is None
+
+
+async def test_a_moved_model_whose_batches_keep_within_the_limit_in_the_threads_comes_back_inline(
+        executor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst moves a fast model to the threads; a run of fast batches there brings it back, and each later
+    move asks for twice as long a run; a slow batch in the threads starts the run again."""
+    import modelport.serving.batcher as batcher
+
+    monkeypatch.setattr(batcher, "_INLINE_RETURN", 4)
+    slow, fast = 0.005, 0.0
+    schedule = [slow] * 3 + [fast] * 3 + [slow] + [fast] * 4 + [fast] + [slow] * 3 + [fast] * 8 + [fast]
+    model = ThreadRecorder(schedule=schedule)
+    b = AdaptiveBatcher(model.run, lambda parts: np.concatenate(parts), executor=executor, clock=ManualClock(),
+                        inline_limit_s=0.001)
+    loop_thread = threading.current_thread().name
+    for value in range(len(schedule)):
+        await asyncio.wait_for(b.submit(rows(value), 1), 5)
+    on_loop = [thread == loop_thread for thread in model.threads]
+    assert on_loop == ([True] * 3  # three slow batches in a row: moved
+                       + [False] * 8  # 3 fast, 1 slow (the run starts again), then 4 fast: back
+                       + [True] * 4  # inline again; three slow in a row: moved a second time
+                       + [False] * 8  # twice as long a run this time
+                       + [True])
+    assert b.inline_limit_s == 0.001

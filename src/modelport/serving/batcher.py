@@ -10,7 +10,10 @@ Everything here runs on the event loop except `run`, which is called in `executo
 `inline_limit_s` is set (a model whose full batch was measured to predict within it at warm-up),
 on the loop itself: handing a tiny predict to a thread costs more than the predict. Inline
 batches that take more than four times the limit in CPU time, three times in a row, send the model
-back to the threads for good, so a misjudged model cannot keep holding the loop.
+to the threads, so a misjudged model cannot keep holding the loop. There its batches stay timed:
+after 1,000 in a row within the limit (2,000 after a second move, and so on) it comes back inline,
+so that a burst (a busy neighbour, a cold cache, a long collection) does not cost a fast model its
+inline predicts for the rest of the server's life.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from modelport.foundation.errors import DeadlineExceededError
 log = logging.getLogger("modelport.serving.batcher")
 _INLINE_SLACK = 4  # inline batches this many times over the limit, _INLINE_STRIKES in a row, move the model to threads
 _INLINE_STRIKES = 3
+_INLINE_RETURN = 1_000  # batches in the threads within the limit, in a row, that bring a moved model back inline
 
 #: run(model_input, want_proba) -> (predictions, probabilities or None)
 RunFn = Callable[[Any, bool], tuple[np.ndarray, np.ndarray | None]]
@@ -86,6 +90,9 @@ class AdaptiveBatcher:
         #: None: predicts run in `executor`; else they run on the loop while they stay this fast
         self.inline_limit_s = inline_limit_s
         self._slow_inline = 0
+        self._moved: float | None = None  # the inline limit of a model moved to the threads, while it is there
+        self._moves = 0
+        self._fast_in_threads = 0
         self._pending: deque[Job] = deque()
         self._pending_rows = 0
         self._running = False
@@ -151,6 +158,10 @@ class AdaptiveBatcher:
         if self.inline_limit_s is not None:
             self._finish(jobs, self._work_inline(parts, self.inline_limit_s))
             return
+        if self._moved is not None:
+            timed = asyncio.wrap_future(self._executor.submit(self._work_timed, parts))
+            timed.add_done_callback(lambda fut: self._finish_timed(jobs, fut))
+            return
         done = asyncio.wrap_future(self._executor.submit(self._work, parts))
         done.add_done_callback(lambda fut: self._finish(jobs, _outcomes(fut, len(jobs))))
 
@@ -162,10 +173,37 @@ class AdaptiveBatcher:
         # and then must not add up, over a server's life, to moving a fast model to the threads for good.
         self._slow_inline = self._slow_inline + 1 if elapsed > limit_s * _INLINE_SLACK else 0
         if self._slow_inline >= _INLINE_STRIKES:
-            self.inline_limit_s = None
-            log.warning("a batch of %d rows took %.1f ms of CPU on the event loop (limit %.3f ms), again: "
-                        "predicts run in threads from now on", sum(_rows(p[0]) for p in parts), elapsed * 1000, limit_s * 1000)
+            self.inline_limit_s, self._moved, self._slow_inline = None, limit_s, 0
+            self._moves += 1
+            log.warning("a batch of %d rows took %.1f ms of CPU on the event loop (limit %.3f ms), again: predicts run "
+                        "in threads until %d batches in a row keep within the limit", sum(_rows(p[0]) for p in parts),
+                        elapsed * 1000, limit_s * 1000, self._returns_after())
         return outcomes
+
+    def _returns_after(self) -> int:
+        return _INLINE_RETURN << max(0, self._moves - 1)  # doubled at each move: a model that flaps waits longer
+
+    def _work_timed(self, parts: list[tuple[Any, bool]]) -> tuple[list[Outcome], float]:
+        """In the executor, for a model moved there: `_work` and the CPU time it took."""
+        start = time.thread_time()
+        outcomes = self._work(parts)
+        return outcomes, time.thread_time() - start
+
+    def _finish_timed(self, jobs: list[Job], done: asyncio.Future[tuple[list[Outcome], float]]) -> None:
+        """On the loop: a moved model's batch answered, and counted towards its way back inline."""
+        error = asyncio.CancelledError() if done.cancelled() else done.exception()
+        if error is not None:
+            self._finish(jobs, [error] * len(jobs))
+            return
+        outcomes, elapsed = done.result()
+        limit = self._moved
+        if limit is not None:
+            self._fast_in_threads = self._fast_in_threads + 1 if elapsed <= limit else 0
+            if self._fast_in_threads >= self._returns_after():
+                self.inline_limit_s, self._moved, self._fast_in_threads = limit, None, 0
+                log.info("%d batches in a row took at most %.3f ms of CPU: predicts run on the event loop again",
+                         self._returns_after(), limit * 1000)
+        self._finish(jobs, outcomes)
 
     def _work(self, parts: list[tuple[Any, bool]]) -> list[Outcome]:
         """In the executor: one predict over all parts; if it fails, each part alone (to find the culprit)."""
