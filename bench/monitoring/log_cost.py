@@ -16,7 +16,9 @@ with a fresh server per run. Reported: each pair's on/off ratio, their median, a
 
 `--compare DIR` also measures another version of the code in the same rounds, interleaved with this one
 (DIR holds its `src`, e.g. `mkdir DIR && git archive REV src | tar -x -C DIR`): its servers run with
-PYTHONPATH=DIR/src, on a registry that its own code made (its schema may be older than this tree's). Reported: that version's on/off ratios and median beside this one's.
+PYTHONPATH=DIR/src, on a registry that its own code made (its schema may be older than this tree's).
+Reported: that version's on/off ratios and median beside this one's. With `--side-by-side` or
+`--interleave`, `--compare` may be given more than once.
 """
 
 from __future__ import annotations
@@ -233,7 +235,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--compare", type=Path, default=None, help="a folder holding another version's src")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="a folder holding another version's src (more than one with --side-by-side or --interleave)")
     parser.add_argument("--interleave", action="store_true", help="two live servers loaded in short turns")
     parser.add_argument("--slices", type=int, default=12, help="turns per server with --interleave")
     parser.add_argument("--side-by-side", action="store_true", help="the log-on and log-off servers loaded at once")
@@ -250,7 +253,8 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     compared: list[dict[str, Any]] = []
     for index in range(args.rounds):
-        for source, into in [(None, runs), (args.compare, compared)][:: 1 if index % 2 == 0 else -1]:
+        other = args.compare[0] if args.compare else None
+        for source, into in [(None, runs), (other, compared)][:: 1 if index % 2 == 0 else -1]:
             if source is None and into is compared:
                 continue
             for log_on in (True, False) if index % 2 == 0 else (False, True):
@@ -276,7 +280,7 @@ def main() -> None:
     }
     if compared:
         summary["compared"] = {
-            "source": str(args.compare),
+            "source": str(args.compare[0]),
             "ratios": [round(r, 4) for r in on_off(compared)],
             "throughput_ratio_on_off_median": round(statistics.median(on_off(compared)), 4),
             "runs": compared,
@@ -286,7 +290,7 @@ def main() -> None:
 
 def main_interleaved(args: argparse.Namespace, home: Path, work: Path, script: Path, rows: Any) -> None:
     load_start = os.getloadavg()[0]
-    sources = [None, args.compare] if args.compare else [None]
+    sources: list[Path | None] = [None, *args.compare]
     if args.side_by_side:
         scripts = {True: script, False: work / "load-off.lua"}  # each wrk writes its own summary file
         for on, path in scripts.items():
@@ -305,6 +309,8 @@ def main_interleaved(args: argparse.Namespace, home: Path, work: Path, script: P
                "logged_rows": logged_rows(home)}
     if args.compare:
         summary["compared"] = results[1]
+    if len(args.compare) > 1:
+        summary["also_compared"] = results[2:]
     _save(summary)
 
 
