@@ -145,9 +145,7 @@ async def _serve(log_on: bool, home: Path, out: Path, requests: int) -> None:
 
 def _flush_by_rows(sink: Any) -> Any:
     """Replace the sink's timed flusher by one that writes every FLUSH_ROWS rows; returns its stop."""
-    sink._stop.set()
-    sink._thread.join()
-    sink.flush()
+    sink.close()  # stops the timed flusher and writes what it holds
     done = threading.Event()
 
     def _flusher() -> None:

@@ -151,7 +151,7 @@ def partition(items: Sequence[Any]) -> tuple[list[Columns], list[Any]]:
     """A flush's items as the columns of the blocks that go whole (one `Columns` per group) and the records of
     everything else (records and dicts as given, other blocks expanded by `records()`), in order per group."""
     kinds = set(map(type, items))
-    blocky = {kind for kind in kinds if is_block(items[0] if len(kinds) == 1 else _example(items, kind))}
+    blocky = {kind for kind in kinds if is_block(_example(items, kind))}
     found = [item for item in items if type(item) in blocky] if blocky else []
     records = [item for item in items if type(item) not in blocky] if len(found) < len(items) else []
     parts: list[Columns] = []
@@ -167,6 +167,7 @@ def partition(items: Sequence[Any]) -> tuple[list[Columns], list[Any]]:
 
 
 def _example(items: Sequence[Any], kind: type) -> Any:
+    """The first item of type `kind` (the very first, when a flush holds one type)."""
     return next(item for item in items if type(item) is kind)
 
 

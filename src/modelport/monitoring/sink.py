@@ -45,15 +45,11 @@ class PredictionLogSink:
 
     def record(self, rows: list[Any]) -> None:
         """Queue records or serving's blocks for the next flush; never blocks on I/O."""
-        size = sum(map(_size, rows)) if len(rows) > 1 else _size(rows[0]) if rows else 0
-        with self._lock:
-            self._buffer.extend(rows)
-            self._rows += size
-            if self._rows > self._max:
-                self._bound()
+        for item in rows:
+            self.append(item, _size(item))
 
     def append(self, item: Any, rows: int) -> None:
-        """Queue one record or block of `rows` rows (what `record` does for one item, without sizing it)."""
+        """Queue one record or block of `rows` rows (serving's way: it knows the count, so nothing is sized)."""
         with self._lock:
             self._buffer.append(item)
             self._rows += rows
