@@ -180,19 +180,14 @@ def test_feedback_finds_block_predictions_on_every_database(any_db_monitoring: M
 
 def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
     sink = PredictionLogSink(fresh_log(tmp_path / "log.db"), autostart=False, max_buffer=5)
-    sink.record([block(np.zeros((3, 3)), np.zeros(3)), record()])  # the block's values go to a stream
-    sink.record([block(np.zeros((2, 3)), np.zeros(2))])
-    assert (sink.pending, sink.dropped) == (5, 1)  # the queued record went; the streams' rows are newer
-    assert sink.flush() == 5 and sink.written == 5 and sink.pending == 0
+    sink.record([block(np.zeros((3, 3)), np.zeros(3))])
+    sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
+    assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
+    assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
     sink.append(block(np.zeros((4, 3)), np.zeros(4)), 4)  # serving's way: one block and its row count
     sink.append(block(np.zeros((2, 3)), np.zeros(2)), 2)
-    assert (sink.pending, sink.dropped) == (0, 7)  # sealed together, the stream's rows went together
-    sink.append(block(np.zeros((1, 3)), np.array([1])), 1)
-    sink.append(block(np.zeros((2, 3)), np.array([0.5, 1.5])), 2)  # float outputs: a stream of their own
-    sink.append(block(np.zeros((3, 3)), np.array([1, 0, 1])), 3)
-    # sealed in the order the streams opened: the float stream (opened first, above) went whole
-    assert (sink.pending, sink.dropped) == (4, 9)
-    assert sink.flush() == 4 and sink.written == 9
+    assert (sink.pending, sink.dropped) == (2, 7)
+    assert sink.flush() == 2 and sink.written == 5
 
 
 def test_index_times_are_sqlalchemys_sqlite_text_for_any_time() -> None:

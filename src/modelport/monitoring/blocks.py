@@ -37,7 +37,7 @@ _KEY = tuple(map(attrgetter, ("model", "version", "route", "status")))  # a grou
 _COLUMNS, _IDS, _WHEN, _LATENCY = (attrgetter(name) for name in ("columns", "prediction_ids", "time", "latency_ms"))
 _INPUTS, _PREDICTIONS, _PROBABILITIES = (attrgetter(name) for name in ("inputs", "predictions", "probabilities"))
 _DTYPE, _SHAPE, _NDIM, _TZINFO = (attrgetter(name) for name in ("dtype", "shape", "ndim", "tzinfo"))
-MATRIX = frozenset(map(np.dtype, ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "?"]))  # not u8: past int64
+_MATRIX = frozenset(map(np.dtype, ["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "?"]))  # not u8: past int64
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class Columns:
     ids: list[str]
     version: int | None
     outputs_json: list[str]
-
-    @property
-    def rows(self) -> int:
-        """How many rows the columns hold (the sink's buffer bound counts them)."""
-        return len(self.ids)
 
     def index_times(self) -> list[str]:
         """The `at` of every row as SQLAlchemy's SQLite text, the form the index insert takes (log.py)."""
@@ -114,7 +109,7 @@ def columnar(block: Any) -> tuple[tuple[Any, ...], Any] | None:
         return None if layout is None else ((*common, *layout), inputs)
     if type(inputs) is list:  # v1 / MLflow instances
         inputs = _numeric(inputs)
-    if type(inputs) is not np.ndarray or inputs.dtype not in MATRIX:
+    if type(inputs) is not np.ndarray or inputs.dtype not in _MATRIX:
         return None
     shape, width = inputs.shape, len(block.columns)
     # With the signature's columns: one row per matrix row (a lone row may come flat). Without (a tensor
@@ -135,7 +130,7 @@ def _column_layout(columns: dict[Any, Any], count: int) -> tuple[tuple[str, ...]
     """(names, dtype kinds) of a dict of numeric 1-D columns of `count` rows each, else None."""
     kinds = []
     for name, values in columns.items():
-        if type(name) is not str or type(values) is not np.ndarray or values.dtype not in MATRIX:
+        if type(name) is not str or type(values) is not np.ndarray or values.dtype not in _MATRIX:
             return None
         if values.shape != (count,):
             return None
@@ -149,7 +144,7 @@ def _numeric(rows: list[Any]) -> np.ndarray | None:
         array = np.asarray(rows)
     except (ValueError, TypeError):  # ragged
         return None
-    return array if array.dtype in MATRIX else None
+    return array if array.dtype in _MATRIX else None
 
 
 def partition(items: Sequence[Any]) -> tuple[list[Columns], list[Any]]:
@@ -218,7 +213,7 @@ def _row_counts(ids: list[Any], predictions: list[Any]) -> list[int] | None:
 
 def _stacked(inputs: list[Any], counts: list[int], width: int) -> np.ndarray | None:
     """The groups' input matrices as one matrix (rows in order), when each is the matrix `columnar` accepts."""
-    if set(map(type, inputs)) != {np.ndarray} or len(set(map(_DTYPE, inputs))) != 1 or inputs[0].dtype not in MATRIX:
+    if set(map(type, inputs)) != {np.ndarray} or len(set(map(_DTYPE, inputs))) != 1 or inputs[0].dtype not in _MATRIX:
         return None
     shapes = list(map(_SHAPE, inputs))
     if width:  # the signature's columns: (rows, width), or a lone row sent flat
@@ -275,25 +270,18 @@ def columns(blocks: Sequence[Any], inputs: Sequence[Any]) -> Columns:
 def _columns(first: Any, ids: list[list[str]], counts: list[int], times: list[datetime], latencies: list[float],
              predictions: np.ndarray, probabilities: list[np.ndarray | None], inputs: Any) -> Columns:
     """One group's Arrow columns: per-block values (time, latency) repeated for each of the block's rows."""
-    blocks = len(counts)
+    blocks, total = len(counts), sum(counts)
     # Times as integer microseconds: Arrow converting zoned datetimes took 1.6 µs each, this about 0.4.
     micros = np.fromiter(map(floordiv, map(sub, times, repeat(_EPOCH)), repeat(_MICROSECOND)), np.int64, blocks)
     latency = np.fromiter(latencies, dtype=np.float64, count=blocks)
     spread = np.asarray(counts)
-    if sum(counts) > blocks:  # one value per block, repeated for each of its rows
+    if total > blocks:  # one value per block, repeated for each of its rows
         micros, latency = np.repeat(micros, spread), np.repeat(latency, spread)
-    return assemble(first, list(chain.from_iterable(ids)), micros, latency, predictions,
-                    _probabilities(probabilities, spread), input_columns(inputs, first.columns))
-
-
-def assemble(first: Any, ids: list[str], micros: np.ndarray, latency: np.ndarray, predictions: np.ndarray,
-             probabilities: pa.Array, inputs: dict[str, pa.Array]) -> Columns:
-    """The columns of rows of `first`'s model, version and route, from per-row ids, times and latencies."""
-    total = len(ids)
     predictions = _outputs(predictions)
+    flat_ids = list(chain.from_iterable(ids))
     version = first.version
     arrays: dict[str, pa.Array] = {
-        "prediction_id": pa.array(ids, type=pa.string()),
+        "prediction_id": pa.array(flat_ids, type=pa.string()),
         "version": pa.nulls(total, pa.int64()) if version is None else pa.array(np.full(total, version, np.int64)),
         "route": pa.array([str(first.route or "primary")[:16]] * total, type=pa.string()),
         "at": pa.array(micros, type=_TIME),
@@ -301,10 +289,10 @@ def assemble(first: Any, ids: list[str], micros: np.ndarray, latency: np.ndarray
         "latency_ms": pa.array(latency),
         "error": pa.nulls(total, type=pa.string()),
         "outputs": pa.array(predictions),
-        "probabilities": probabilities,
-        **inputs,
+        "probabilities": _probabilities(probabilities, spread),
+        **_inputs(inputs, first.columns),
     }
-    return Columns(str(first.model), arrays, ids, version, _json_texts(predictions))
+    return Columns(str(first.model), arrays, flat_ids, version, _json_texts(predictions))
 
 
 def _outputs(predictions: np.ndarray) -> np.ndarray:
@@ -334,14 +322,7 @@ def _probabilities(blocks: list[np.ndarray | None], counts: np.ndarray) -> pa.Ar
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=missing)
 
 
-def probability_lists(values: np.ndarray) -> pa.Array:
-    """Per-row probability lists of a (rows, classes) matrix, as the records path types them."""
-    count, width = values.shape
-    offsets = pa.array(np.arange(0, count * width + 1, width, dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float64, copy=False).reshape(-1)))
-
-
-def input_columns(inputs: Any, names: list[str]) -> dict[str, pa.Array]:
+def _inputs(inputs: Any, names: list[str]) -> dict[str, pa.Array]:
     """One Arrow column per input column: of the dicts' columns (a list of V2 per-column dicts), else of the
     stacked matrix's signature columns (or, for a tensor signature, one list column `input`)."""
     if type(inputs) is list:

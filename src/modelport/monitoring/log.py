@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -23,9 +23,9 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, u
 
 from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import InvalidInputError
-from modelport.monitoring import blocks, segments, streams
+from modelport.monitoring import blocks, segments
 from modelport.monitoring.outputs import output_frame
-from modelport.monitoring.records import FIELDS, as_utc, field_of
+from modelport.monitoring.records import FIELDS, field_of
 from modelport.storage.database import reader
 from modelport.storage.schema import prediction_log, prediction_segments
 
@@ -47,6 +47,13 @@ _INDEX_INSERT = {
 
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value, option=_DUMP, default=str).decode()
+
+
+def as_utc(value: Any) -> datetime:
+    """A timezone-aware UTC datetime (naive values are taken as UTC, which is what SQLite hands back)."""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"prediction time must be a datetime, got {type(value).__name__}", field="time")
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def utc_series(values: list[Any]) -> pd.Series:
@@ -116,13 +123,9 @@ class PredictionLog:
         self.clock = clock or SystemClock()
 
     def write(self, rows: Iterable[Any]) -> int:
-        """Insert records, serving's blocks and sealed streams in one transaction; returns how many rows were written."""
+        """Insert records and serving's blocks in one transaction; returns how many rows were written."""
         items = list(rows)
-        sealed = [item.columns() for item in items if type(item) is streams.Sealed]
-        if sealed:
-            items = [item for item in items if type(item) is not streams.Sealed]
         parts, records = blocks.partition(items) if items else ([], [])
-        parts = sealed + parts
         if not parts and not records:
             return 0
         index: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}  # (id, time text, outputs JSON) per model version

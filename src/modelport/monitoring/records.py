@@ -13,14 +13,6 @@ _WINDOW = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def as_utc(value: Any) -> datetime:
-    """A timezone-aware UTC datetime (naive values are taken as UTC, which is what SQLite hands back)."""
-    if not isinstance(value, datetime):
-        raise InvalidInputError(f"prediction time must be a datetime, got {type(value).__name__}", field="time")
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-
 @dataclass(frozen=True)
 class PredictionRecord:
     """One served row, with the same fields as `modelport.serving.predictions.PredictionRecord`.

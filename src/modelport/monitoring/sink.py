@@ -1,8 +1,5 @@
 """The prediction log sink: `record` only appends to a buffer; a thread writes batches every interval.
 
-Serving's everyday blocks are not kept: their values are copied into column buffers as they arrive
-(monitoring/streams.py); other blocks and records are queued whole.
-
 Durability: a graceful `close()` writes everything buffered. After kill -9, what was recorded in the
 last flush interval (default 1 s) plus the batch being written may be lost -- never more, because a
 batch is committed before the next interval starts. When the database is unreachable the buffer holds
@@ -18,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from modelport.monitoring.log import PredictionLog
-from modelport.monitoring.streams import Streams
 
 log = logging.getLogger("modelport.monitoring.sink")
 
@@ -37,8 +33,7 @@ class PredictionLogSink:
         self.dropped = 0
         self.written = 0
         self._buffer: deque[Any] = deque()
-        self._streams = Streams()
-        self._rows = 0  # rows in the buffer and the streams (a block holds several)
+        self._rows = 0  # rows in the buffer (a block holds several)
         self._max = max_buffer
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -56,19 +51,13 @@ class PredictionLogSink:
     def append(self, item: Any, rows: int) -> None:
         """Queue one record or block of `rows` rows (serving's way: it knows the count, so nothing is sized)."""
         with self._lock:
-            if not self._streams.add(item, rows):
-                self._buffer.append(item)
+            self._buffer.append(item)
             self._rows += rows
             if self._rows > self._max:
                 self._bound()
 
     def _bound(self) -> None:
-        """Drop the oldest items while more than `max_buffer` rows wait (called holding the lock).
-
-        Rows copied into the streams count as queued now: they are sealed behind what is queued, and go
-        last, a stream's interval at a time."""
-        if self._rows > self._max:
-            self._buffer.extend(self._streams.seal())
+        """Drop the oldest items while more than `max_buffer` rows wait (called holding the lock)."""
         while self._rows > self._max and self._buffer:
             size = _size(self._buffer.popleft())
             self._rows -= size
@@ -85,7 +74,6 @@ class PredictionLogSink:
             with self._lock:
                 batch = list(self._buffer)
                 self._buffer.clear()
-                batch += self._streams.seal()
                 self._rows = 0
             if not batch:
                 return 0

@@ -13,7 +13,7 @@ from modelport.foundation.clock import Clock, SystemClock
 from modelport.foundation.errors import NotFoundError
 from modelport.monitoring.alerts.rules import AlertRule, rule_from_dict
 from modelport.monitoring.alerts.sinks import AlertEvent
-from modelport.monitoring.records import as_utc
+from modelport.monitoring.log import as_utc
 from modelport.storage.schema import alert_events, alert_rules, alert_state, leases
 
 
