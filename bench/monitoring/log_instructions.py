@@ -148,9 +148,12 @@ def _flush_by_rows(sink: Any) -> Any:
     sink.close()  # stops the timed flusher and writes what it holds
     done = threading.Event()
 
+    # One-row requests: items queued are rows. `queued` is constant-time; older sinks only have `pending`.
+    waiting = (lambda: sink.queued) if hasattr(sink, "queued") else (lambda: sink.pending)
+
     def _flusher() -> None:
         while not done.is_set():
-            if sink.pending >= FLUSH_ROWS:
+            if waiting() >= FLUSH_ROWS:
                 sink.flush()
             time.sleep(0.01)
 

@@ -178,16 +178,21 @@ def test_feedback_finds_block_predictions_on_every_database(any_db_monitoring: M
     assert len(any_db_monitoring.log.window("m", timedelta(hours=1), end=START)) == 2
 
 
-def test_the_sink_bounds_its_buffer_in_rows_not_blocks(tmp_path: Path) -> None:
-    sink = PredictionLogSink(fresh_log(tmp_path / "log.db"), autostart=False, max_buffer=5)
+def test_the_sink_bounds_what_it_holds_in_rows_not_blocks(tmp_path: Path) -> None:
+    log = fresh_log(tmp_path / "log.db")
+    real = log.engine
+    log.engine = make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}")  # no tables: every write fails
+    sink = PredictionLogSink(log, autostart=False, max_buffer=5)
     sink.record([block(np.zeros((3, 3)), np.zeros(3))])
-    sink.record([block(np.zeros((2, 3)), np.zeros(2)), record()])
-    assert (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
-    assert sink.flush() == 3 and sink.written == 3 and sink.pending == 0
-    sink.append(block(np.zeros((4, 3)), np.zeros(4)), 4)  # serving's way: one block and its row count
-    sink.append(block(np.zeros((2, 3)), np.zeros(2)), 2)
-    assert (sink.pending, sink.dropped) == (2, 7)
-    assert sink.flush() == 2 and sink.written == 5
+    sink.intake(block(np.zeros((2, 3)), np.zeros(2)))  # serving's way: one block at a time
+    sink.record([record()])
+    assert (sink.pending, sink.dropped) == (6, 0)
+    assert sink.flush() == 0 and (sink.pending, sink.dropped) == (3, 3)  # the oldest block went whole
+    sink.intake(block(np.zeros((4, 3)), np.zeros(4)))
+    # held rows are older than new ones: the 2-row block goes, the record and the new block stay
+    assert sink.flush() == 0 and (sink.pending, sink.dropped) == (5, 5)
+    log.engine = real
+    assert sink.flush() == 5 and sink.written == 5 and sink.pending == 0
 
 
 def test_index_times_are_sqlalchemys_sqlite_text_for_any_time() -> None:

@@ -130,9 +130,9 @@ def test_bad_windows(text: str) -> None:
 def test_sink_record_never_writes_and_close_flushes_everything(monitoring: Monitoring) -> None:
     sink = PredictionLogSink(monitoring.log, flush_interval=3600)
     sink.record([record() for _ in range(500)])
-    assert monitoring.log.count() == 0 and sink.pending == 500
+    assert monitoring.log.count() == 0 and sink.pending == sink.queued == 500
     sink.close()
-    assert monitoring.log.count() == 500 and sink.pending == 0 and sink.written == 500
+    assert monitoring.log.count() == 500 and sink.pending == sink.queued == 0 and sink.written == 500
 
 
 def test_sink_keeps_rows_while_the_database_fails_then_bounds_the_buffer(tmp_path: Path) -> None:
@@ -142,7 +142,8 @@ def test_sink_keeps_rows_while_the_database_fails_then_bounds_the_buffer(tmp_pat
     sink.record([record() for _ in range(40)])
     assert sink.flush() == 0 and sink.pending == 40 and errors
     sink.record([record() for _ in range(30)])
-    assert sink.pending == 50 and sink.dropped == 20
+    assert sink.pending == 70 and sink.dropped == 0  # the bound applies at each flush
+    assert sink.flush() == 0 and sink.pending == 50 and sink.dropped == 20
     upgrade(broken.engine)
     assert sink.flush() == 50 and broken.count() == 50
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from modelport.serving.ids import PredictionIds
-from modelport.serving.predictions import PredictionBlock, SinkFeeder, build_records, failure_block
+from modelport.serving.predictions import PredictionBlock, SinkFeeder, build_records, failure_block, new_block
 
 NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
 COLUMNS = ["age", "city", "score"]
@@ -70,32 +70,34 @@ def test_the_feeder_hands_blocks_over_at_once_and_a_broken_sink_never_breaks_ser
             taken.extend(rows)
 
     block = PredictionBlock("m", 1, "primary", NOW, 1.0, ["a"], np.zeros((1, 3)), COLUMNS, np.array([1]))
-    SinkFeeder(Taking()).submit(block)
+    SinkFeeder(Taking()).put(block)
     assert taken == [block]
-    SinkFeeder(Failing()).submit(block)  # logged, not raised
+    SinkFeeder(Failing()).put(block)  # logged, not raised
     assert "prediction sink failed" in caplog.text and "disk full" in caplog.text
 
 
-def test_the_feeder_appends_one_block_with_its_row_count_to_a_sink_that_can(caplog: pytest.LogCaptureFixture) -> None:
-    appended: list[tuple[object, int]] = []
+def test_the_feeder_hands_each_block_to_the_intake_of_a_sink_that_has_one() -> None:
+    taken: list[object] = []
 
-    class Appending:
+    class Queueing:
+        def __init__(self) -> None:
+            self.intake = taken.append  # the prediction log's sink: its queue's own append
+
         def record(self, rows: list[object]) -> None:
-            raise AssertionError("a sink with append gets each block by append")
-
-        def append(self, item: object, rows: int) -> None:
-            appended.append((item, rows))
+            raise AssertionError("a sink with an intake gets each block by its intake")
 
     two = PredictionBlock("m", 1, "primary", NOW, 1.0, ["a", "b"], np.zeros((2, 3)), COLUMNS, np.array([1, 0]))
     failed = failure_block("m", 1, "primary", NOW, 1.0, [[1]], COLUMNS, ValueError("bad"), lambda n: ["x"] * n)
-    feeder = SinkFeeder(Appending())
-    feeder.submit(two)
-    feeder.submit(failed)
-    assert appended == [(two, 2), (failed, 1)]  # a failed request counts as one row until its records are read
+    feeder = SinkFeeder(Queueing())
+    assert feeder.put == taken.append  # no Python frame of the feeder's between the request and the queue
+    feeder.put(two)
+    feeder.put(failed)
+    assert taken == [two, failed]
 
-    class Broken(Failing):
-        def append(self, item: object, rows: int) -> None:
-            raise RuntimeError("queue gone")
 
-    SinkFeeder(Broken()).submit(two)  # logged, not raised
-    assert "queue gone" in caplog.text
+def test_new_block_is_the_named_tuple_built_from_every_field_in_order() -> None:
+    fields = ("m", 2, "shadow", NOW, 1.5, ["a"], np.zeros((1, 3)), COLUMNS, np.array([1]), None, "ok", None, None)
+    assert len(fields) == len(PredictionBlock._fields)
+    made = new_block(fields)
+    assert type(made) is PredictionBlock and made.rows == 1 and made.route == "shadow" and made.status == "ok"
+    assert made == PredictionBlock(*fields)

@@ -37,7 +37,14 @@ from modelport.serving.inputs import cache_key, row_count
 from modelport.serving.limits import RequestLimits, check_limits
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.pool import ModelPool, ServedVersion
-from modelport.serving.predictions import NullSink, PredictionBlock, PredictionSink, SinkFeeder, failure_block
+from modelport.serving.predictions import (
+    NullSink,
+    PredictionBlock,
+    PredictionSink,
+    SinkFeeder,
+    failure_block,
+    new_block,
+)
 from modelport.serving.router import Router
 from modelport.serving.watcher import HotSwapWatcher
 from modelport.signatures.schema import Signature
@@ -296,11 +303,11 @@ class DataPlane:
         latency_ms = (self.clock.monotonic() - start) * 1000
         now, (model, version) = self.clock.now(), served.key
         if result is not None:
-            self.sink.submit(PredictionBlock(model, version, "shadow", now, latency_ms, ids, request.inputs,
-                                             served.inputs.columns, result.predictions, result.probabilities))
+            self.sink.put(PredictionBlock(model, version, "shadow", now, latency_ms, ids, request.inputs,
+                                          served.inputs.columns, result.predictions, result.probabilities))
         elif error is not None:
-            self.sink.submit(failure_block(model, version, "shadow", now, latency_ms, request.inputs,
-                                           served.inputs.columns, error, self.ids.new, prediction_ids=ids))
+            self.sink.put(failure_block(model, version, "shadow", now, latency_ms, request.inputs,
+                                        served.inputs.columns, error, self.ids.new, prediction_ids=ids))
 
     # --- accounting ---------------------------------------------------------------------
     def _account_success(self, served: ServedVersion, request: InferenceRequest, result: InferenceResult,
@@ -310,10 +317,10 @@ class DataPlane:
         self.metrics.child(self.metrics.requests, *labels, "ok").inc()
         self.metrics.child(self.metrics.rows, *labels).inc(len(result.prediction_ids))
         self.metrics.child(self.metrics.latency, *labels).observe(seconds)
-        if self.sink.enabled:
-            self.sink.submit(PredictionBlock(
-                served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000, result.prediction_ids,
-                request.inputs, served.inputs.columns, result.predictions, result.probabilities))
+        if self.sink.enabled:  # every field of the block, in order (see `new_block`)
+            self.sink.put(new_block((served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000,
+                                     result.prediction_ids, request.inputs, served.inputs.columns, result.predictions,
+                                     result.probabilities, "ok", None, None)))
 
     def _account_failure(self, served: ServedVersion, request: InferenceRequest, exc: BaseException,
                          start: float) -> None:
@@ -322,8 +329,8 @@ class DataPlane:
         self.metrics.child(self.metrics.requests, *labels, outcome_of(exc)).inc()
         self.metrics.child(self.metrics.latency, *labels).observe(seconds)
         if self.sink.enabled:
-            self.sink.submit(failure_block(served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000,
-                                           request.inputs, served.inputs.columns, exc, self.ids.new))
+            self.sink.put(failure_block(served.key[0], served.key[1], "primary", self.clock.now(), seconds * 1000,
+                                        request.inputs, served.inputs.columns, exc, self.ids.new))
 
 
 def served_labels(served: ServedVersion) -> tuple[str, str]:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -78,7 +79,11 @@ def failure_block(model: str, version: int, route: str, time: datetime, latency_
 
 @runtime_checkable
 class PredictionSink(Protocol):
-    """Receives prediction blocks (and records); `record` must not block (queue and return)."""
+    """Receives prediction blocks (and records); `record` must not block (queue and return).
+
+    A sink may also offer `intake`, a callable taking one block that must not block either; serving then
+    hands it each block directly (the prediction log's sink: its queue's own `append`).
+    """
 
     def record(self, rows: list[PredictionBlock | PredictionRecord]) -> None:
         """Accept a group of blocks or records."""
@@ -93,7 +98,7 @@ class NullSink:
 
 
 class SinkFeeder:
-    """Hands each request's block to the sink as it is served: a constructor and a queue append, no thread.
+    """Hands each request's block to the sink as it is served: a queue append, no thread.
 
     Why no thread: a block costs nothing to build, and waking a builder thread per request cost more in
     GIL hand-overs than the work it did (bench/monitoring/log_cost.py).
@@ -102,21 +107,14 @@ class SinkFeeder:
     def __init__(self, sink: PredictionSink) -> None:
         self.sink = sink
         self.enabled = not isinstance(sink, NullSink)
-        # A sink that takes one block and its row count (the prediction log's does) saves the event loop
-        # the list and the per-item sizing that `record` needs, once per request.
-        append = getattr(sink, "append", None)
-        self._append: Callable[[PredictionBlock, int], None] | None = append if callable(append) else None
+        # A sink with an `intake` (the prediction log's: its queue's own `append`) takes each block by one
+        # C-level call; any other sink gets a list through `record`, guarded so that it cannot break serving.
+        intake = getattr(sink, "intake", None)
+        self.put: Callable[[PredictionBlock], None] = intake if callable(intake) else self._record
 
-    def submit(self, block: PredictionBlock) -> None:
-        """Queue one block in the sink (a full sink drops its oldest rows: the log never slows serving)."""
-        if not self.enabled:
-            return
+    def _record(self, block: PredictionBlock) -> None:
         try:
-            if self._append is not None:
-                ids = block.prediction_ids
-                self._append(block, 1 if ids is None else len(ids))
-            else:
-                self.sink.record([block])
+            self.sink.record([block])
         except Exception:  # a broken log must never break serving
             log.exception("prediction sink failed")
 
@@ -125,6 +123,11 @@ class SinkFeeder:
         write = getattr(self.sink, "flush", None)
         if callable(write):
             write()
+
+
+#: A block from all of its fields in order, built in C: the request path's way (the named tuple's own
+#: constructor is a Python function, a frame per request). Its defaults do not apply: give every field.
+new_block: Callable[[tuple[Any, ...]], PredictionBlock] = partial(tuple.__new__, PredictionBlock)
 
 
 def build_records(
