@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -146,6 +147,38 @@ def test_sink_keeps_rows_while_the_database_fails_then_bounds_the_buffer(tmp_pat
     assert sink.flush() == 0 and sink.pending == 50 and sink.dropped == 20
     upgrade(broken.engine)
     assert sink.flush() == 50 and broken.count() == 50
+
+
+class HangingLog:
+    """A log whose first write hangs until released, as on a database that neither answers nor refuses."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.batches: list[int] = []
+
+    def write(self, rows: list[object]) -> int:
+        if not self.batches:
+            self.entered.set()
+            self.release.wait(30)
+        self.batches.append(len(rows))
+        return len(rows)
+
+
+def test_a_hanging_write_does_not_let_the_queue_grow_past_the_bound() -> None:
+    hanging = HangingLog()
+    sink = PredictionLogSink(hanging, flush_interval=0.02, max_buffer=5)  # type: ignore[arg-type]
+    try:
+        sink.record([record()])
+        assert hanging.entered.wait(10)  # the flusher is stuck in its first write
+        sink.record([record() for _ in range(20)])
+        deadline = time.monotonic() + 10
+        while sink.dropped < 15 and time.monotonic() < deadline:  # the guard bounds within an interval or two
+            time.sleep(0.01)
+        assert (sink.dropped, sink.pending) == (15, 5)
+    finally:
+        hanging.release.set()
+        sink.close()
+    assert hanging.batches[0] == 1 and sum(hanging.batches) == 6 and sink.written == 6
 
 
 def test_background_flusher_writes_within_the_interval(monitoring: Monitoring) -> None:

@@ -4,7 +4,8 @@ Durability: a graceful `close()` writes everything buffered. After kill -9, what
 last flush interval (default 1 s) plus the batch being written may be lost -- never more, because a
 batch is committed before the next interval starts. When the database is unreachable the sink holds
 what it could not write, up to `max_buffer` rows, and drops the oldest beyond that, counting them in
-`dropped`; the bound is applied at each flush, so between two flushes one interval's rows may come on top.
+`dropped`. The bound is applied when a write fails and, while a write hangs, every interval by a guard
+thread; between two of those, one interval's rows may come on top.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ class PredictionLogSink:
         self._held: deque[Any] = deque()  # drained but not written (the database failed): retried first
         self._held_rows = 0
         self._max = max_buffer
-        self._flushing = threading.Lock()
+        self._holding = threading.Lock()  # guards what is held: the flusher and the guard both touch it
+        self._flushing = threading.Lock()  # one write at a time
         self._stop = threading.Event()
         self._on_error = on_error
         self._thread: threading.Thread | None = None
+        self._guard: threading.Thread | None = None
         if autostart:
             self.start()
 
@@ -67,13 +70,18 @@ class PredictionLogSink:
     def flush(self) -> int:
         """Write everything buffered now (in the caller's thread); returns rows written."""
         with self._flushing:
-            batch = self._drain()
+            with self._holding:
+                batch = list(self._held)
+                self._held.clear()
+                self._held_rows = 0
+                take = self._queue.popleft  # appends go on meanwhile: they wait for the next flush
+                batch.extend(take() for _ in range(len(self._queue)))
             if not batch:
                 return 0
             try:
                 written = self.log.write(batch)
             except Exception as exc:  # a broken database must never break serving: keep the rows, retry later
-                self._hold(batch)
+                self._keep(batch, in_front=True)
                 log.warning("prediction log flush failed (%d rows kept for retry): %s", self._held_rows, exc)
                 if self._on_error is not None:
                     self._on_error(exc)
@@ -81,43 +89,54 @@ class PredictionLogSink:
             self.written += written
             return written
 
-    def _drain(self) -> list[Any]:
-        """What failed to be written before, then what serving queued up to now (appends go on meanwhile)."""
-        batch = list(self._held)
-        self._held.clear()
-        self._held_rows = 0
-        take = self._queue.popleft
-        batch.extend(take() for _ in range(len(self._queue)))
-        return batch
+    def _keep(self, items: list[Any], *, in_front: bool) -> None:
+        """Hold `items` for the next flush (a failed batch in front: it is older), then apply `max_buffer`."""
+        with self._holding:
+            if in_front:
+                self._held.extendleft(reversed(items))
+            else:
+                self._held.extend(items)
+            self._held_rows += sum(map(_size, items))
+            while self._held_rows > self._max and self._held:  # the oldest go first, counted
+                size = _size(self._held.popleft())
+                self._held_rows -= size
+                self.dropped += size
 
-    def _hold(self, batch: list[Any]) -> None:
-        """Keep a batch that was not written for the next flush, dropping its oldest items beyond `max_buffer` rows."""
-        sizes = list(map(_size, batch))
-        rows, first = sum(sizes), 0
-        while rows > self._max and first < len(batch):
-            rows -= sizes[first]
-            self.dropped += sizes[first]
-            first += 1
-        self._held.extend(batch[first:])
-        self._held_rows = rows
+    def _take_in(self) -> None:
+        """Move what serving queued behind what is held, within `max_buffer` (while a write hangs)."""
+        take = self._queue.popleft
+        self._keep([take() for _ in range(len(self._queue))], in_front=False)
 
     def start(self) -> None:
-        """Start the background flusher (idempotent)."""
+        """Start the background flusher and its guard (idempotent)."""
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="modelport-log-flusher", daemon=True)
+            self._guard = threading.Thread(target=self._watch, name="modelport-log-guard", daemon=True)
             self._thread.start()
+            self._guard.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
             self.flush()
 
+    def _watch(self) -> None:
+        # A write that hangs (a database that neither answers nor refuses) holds the flusher: meanwhile the
+        # guard bounds what serving queues, every interval, so memory stays bounded without a check per request.
+        # Half an interval out of step with the flusher, so that it rarely finds an ordinary write under way.
+        if self._stop.wait(self.flush_interval / 2):
+            return
+        while not self._stop.wait(self.flush_interval):
+            if self._flushing.locked():
+                self._take_in()
+
     def close(self) -> None:
         """Stop the flusher and write what is buffered (graceful shutdown loses nothing)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in (self._thread, self._guard):
+            if thread is not None:
+                thread.join(timeout=30)
+        self._thread = self._guard = None
         self.flush()
 
 
