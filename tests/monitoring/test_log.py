@@ -21,7 +21,7 @@ from modelport.foundation.settings import Settings
 from modelport.monitoring.log import PredictionLog, as_utc
 from modelport.monitoring.records import parse_window
 from modelport.monitoring.service import Monitoring
-from modelport.monitoring.sink import PredictionLogSink
+from modelport.monitoring.sink import PredictionLogSink, next_wait
 from modelport.storage.database import make_engine, upgrade
 
 from .builders import START, record
@@ -181,6 +181,36 @@ def test_a_hanging_write_does_not_let_the_queue_grow_past_the_bound() -> None:
     assert hanging.batches[0] == 1 and sum(hanging.batches) == 6 and sink.written == 6
 
 
+def test_the_flusher_backs_off_while_writes_fail_and_comes_back_to_its_interval() -> None:
+    waits, wait = [], 1.0
+    for failed in [True] * 7 + [False, True]:
+        wait = next_wait(1.0, wait, failed)
+        waits.append(wait)
+    assert waits == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 1.0, 2.0]
+    assert next_wait(3600.0, 3600.0, True) == 3600.0  # never shorter than the interval itself
+    assert next_wait(0.5, 0.5, False) == 0.5
+
+
+def test_while_writes_fail_what_serving_queues_stays_within_the_bound(tmp_path: Path) -> None:
+    broken = PredictionLog(make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}"))
+    errors: list[BaseException] = []
+    sink = PredictionLogSink(broken, flush_interval=0.02, max_buffer=5, on_error=errors.append)
+    try:
+        sink.record([record() for _ in range(3)])
+        deadline = time.monotonic() + 10
+        while not errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert errors and sink.written == 0
+        sink.record([record() for _ in range(20)])
+        while sink.dropped < 18 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (sink.dropped, sink.pending) == (18, 5)
+        upgrade(broken.engine)
+    finally:
+        sink.close()
+    assert sink.written == 5 and broken.count() == 5
+
+
 def test_background_flusher_writes_within_the_interval(monitoring: Monitoring) -> None:
     sink = PredictionLogSink(monitoring.log, flush_interval=0.05)
     try:
@@ -197,7 +227,7 @@ CHILD = textwrap.dedent("""
     import sys, time, uuid
     from datetime import datetime, timezone
     from modelport.monitoring.log import PredictionLog
-    from modelport.monitoring.sink import PredictionLogSink
+    from modelport.monitoring.sink import PredictionLogSink, next_wait
     from modelport.storage.database import make_engine
     sink = PredictionLogSink(PredictionLog(make_engine(sys.argv[1])), flush_interval=float(sys.argv[2]))
     i = 0

@@ -4,8 +4,9 @@ Durability: a graceful `close()` writes everything buffered. After kill -9, what
 last flush interval (default 1 s) plus the batch being written may be lost -- never more, because a
 batch is committed before the next interval starts. When the database is unreachable the sink holds
 what it could not write, up to `max_buffer` rows, and drops the oldest beyond that, counting them in
-`dropped`. The bound is applied when a write fails and, while a write hangs, every interval by a guard
-thread; between two of those, one interval's rows may come on top.
+`dropped`. The bound is applied when a write fails and, while a write hangs or the flusher waits to try
+again, every interval by a guard thread: one interval's rows may come on top, never more. After a failed
+write the flusher waits twice as long each time, up to `MAX_RETRY_INTERVAL` (30 s), then the interval again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ log = logging.getLogger("modelport.monitoring.sink")
 
 DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_MAX_BUFFER = 200_000
+#: the longest wait between two tries while writes fail (each failed try doubles the wait from the interval)
+MAX_RETRY_INTERVAL = 30.0
+
+
+def next_wait(interval: float, waited: float, failed: bool) -> float:
+    """How long the flusher waits before its next write: the interval, or twice the last wait after a failure.
+
+    Why back off: a try re-groups and re-encodes every held row before the database refuses it, up to
+    `max_buffer` rows (about a second of CPU, most of it holding the GIL the event loop needs), so retrying
+    every interval through an outage would cost serving much of its throughput.
+    """
+    return min(max(waited, interval) * 2, max(MAX_RETRY_INTERVAL, interval)) if failed else interval
 
 
 class PredictionLogSink:
@@ -50,6 +63,7 @@ class PredictionLogSink:
         self._on_error = on_error
         self._thread: threading.Thread | None = None
         self._guard: threading.Thread | None = None
+        self._failing = False  # the last write failed: the flusher backs off, the guard bounds the queue
         if autostart:
             self.start()
 
@@ -81,11 +95,13 @@ class PredictionLogSink:
             try:
                 written = self.log.write(batch)
             except Exception as exc:  # a broken database must never break serving: keep the rows, retry later
+                self._failing = True
                 self._keep(batch, in_front=True)
                 log.warning("prediction log flush failed (%d rows kept for retry): %s", self._held_rows, exc)
                 if self._on_error is not None:
                     self._on_error(exc)
                 return 0
+            self._failing = False
             self.written += written
             return written
 
@@ -117,8 +133,10 @@ class PredictionLogSink:
             self._guard.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval):
+        wait = self.flush_interval
+        while not self._stop.wait(wait):
             self.flush()
+            wait = next_wait(self.flush_interval, wait, self._failing)
 
     def _watch(self) -> None:
         # A write that hangs (a database that neither answers nor refuses) holds the flusher: meanwhile the
@@ -127,7 +145,7 @@ class PredictionLogSink:
         if self._stop.wait(self.flush_interval / 2):
             return
         while not self._stop.wait(self.flush_interval):
-            if self._flushing.locked():
+            if self._flushing.locked() or self._failing:  # a write under way, or a wait between tries
                 self._take_in()
 
     def close(self) -> None:
