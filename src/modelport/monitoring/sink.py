@@ -31,8 +31,8 @@ def next_wait(interval: float, waited: float, failed: bool) -> float:
     """How long the flusher waits before its next write: the interval, or twice the last wait after a failure.
 
     Why back off: a try re-groups and re-encodes every held row before the database refuses it, up to
-    `max_buffer` rows (1.1 to 2.5 s of CPU at 200,000 rows, most of it holding the GIL the event loop needs), so retrying
-    every interval through an outage would cost serving much of its throughput.
+    `max_buffer` rows (1.1 to 2.5 s of CPU at 200,000 rows, most of it holding the GIL the event loop
+    needs), so retrying every interval through an outage would cost serving much of its throughput.
     """
     return min(max(waited, interval) * 2, max(MAX_RETRY_INTERVAL, interval)) if failed else interval
 
