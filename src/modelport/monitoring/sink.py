@@ -85,11 +85,9 @@ class PredictionLogSink:
         """Write everything buffered now (in the caller's thread); returns rows written."""
         with self._flushing:
             with self._holding:
-                batch = list(self._held)
+                batch = [*self._held, *self._queued_items()]
                 self._held.clear()
                 self._held_rows = 0
-                take = self._queue.popleft  # appends go on meanwhile: they wait for the next flush
-                batch.extend(take() for _ in range(len(self._queue)))
             if not batch:
                 return 0
             try:
@@ -118,10 +116,14 @@ class PredictionLogSink:
                 self._held_rows -= size
                 self.dropped += size
 
+    def _queued_items(self) -> list[Any]:
+        """Take what serving has queued so far, oldest first (appends go on meanwhile: they wait their turn)."""
+        take = self._queue.popleft
+        return [take() for _ in range(len(self._queue))]
+
     def _take_in(self) -> None:
         """Move what serving queued behind what is held, within `max_buffer` (while a write hangs)."""
-        take = self._queue.popleft
-        self._keep([take() for _ in range(len(self._queue))], in_front=False)
+        self._keep(self._queued_items(), in_front=False)
 
     def start(self) -> None:
         """Start the background flusher and its guard (idempotent)."""
